@@ -1,0 +1,25 @@
+"""One way to acknowledge a compliance finding, so docs/security.md can list them all."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+
+def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
+    """Acknowledge ``rule_id`` (``Pack::Pack-Rule[finding]``) on ``scope`` and its children.
+
+    The reason must tell a reviewer what makes the finding safe here; a blank or generic
+    reason is refused.
+    """
+    if "::" not in rule_id:
+        raise ValueError(f"rule id {rule_id!r} must be qualified by its pack, e.g. 'AwsSolutions::AwsSolutions-S1'")
+    if len(reason.split()) < 6:
+        raise ValueError(f"the reason for acknowledging {rule_id} must explain why it is safe: {reason!r}")
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def acknowledge_all(scope: IConstruct, rule_ids: list[str] | tuple[str, ...], reason: str) -> None:
+    """Acknowledge several findings that share one reason (the same gap seen by several packs)."""
+    for rule_id in rule_ids:
+        acknowledge(scope, rule_id, reason)

@@ -1,0 +1,139 @@
+"""The one secure-by-default Lambda function construct every platform function uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from llmops_constructs.alarm_topic import AlarmTopic
+from llmops_constructs.dead_letter_queue import dead_letter_queue
+from llmops_constructs.python_bundling import bundled_code
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
+POWERTOOLS_LAYER_SOURCE = LAMBDA_ROOT / "_layers" / "powertools"
+
+
+class PowertoolsLayer(Construct):
+    """Powertools for AWS Lambda (Python), pinned in lambda/_layers/powertools/requirements.txt.
+
+    Built from PyPI without Docker; one per stack, shared by its functions (``of``).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=bundled_code(POWERTOOLS_LAYER_SOURCE, runtime=RUNTIME, architecture=ARCHITECTURE, target_subdir="python"),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Powertools for AWS Lambda (Python)",
+        )
+
+    @classmethod
+    def of(cls, scope: Construct) -> lambda_.ILayerVersion:
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child("PowertoolsLayer")
+        layer = existing if isinstance(existing, PowertoolsLayer) else cls(stack, "PowertoolsLayer")
+        return layer.layer
+
+
+class SecureFunction(Construct):
+    """A Python Lambda function with the platform's defaults.
+
+    Pinned runtime and architecture, explicit memory and timeout, X-Ray tracing, a
+    KMS-encrypted log group with retention, a KMS-encrypted dead-letter queue for failed
+    asynchronous invocations, reserved concurrency, placement in the isolated subnets, and
+    Powertools for logging, metrics and tracing. Alarms on errors, throttles and dead letters go
+    to the alarm topic.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_dir: Path,
+        description: str,
+        encryption_key: kms.IKey,
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        security_groups: Sequence[ec2.ISecurityGroup],
+        alarm_topic: AlarmTopic,
+        log_retention: logs.RetentionDays,
+        memory_size: int = 256,
+        timeout: Duration = Duration.seconds(30),
+        reserved_concurrency: int = 5,
+        environment: Mapping[str, str] | None = None,
+        handler: str = "handler.handler",
+        max_async_retries: int = 2,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not (code_dir / f"{handler.split('.')[0]}.py").is_file():
+            raise ValueError(f"{construct_id}: {code_dir} has no {handler.split('.')[0]}.py for handler {handler!r}")
+        self.log_group = logs.LogGroup(self, "LogGroup", encryption_key=encryption_key, retention=log_retention)
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", encryption_key=encryption_key, owner="the function's asynchronous invocations"
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=bundled_code(code_dir, runtime=RUNTIME, architecture=ARCHITECTURE),
+            layers=[PowertoolsLayer.of(self)],
+            memory_size=memory_size,
+            timeout=timeout,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            reserved_concurrent_executions=reserved_concurrency,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=max_async_retries,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+            vpc=vpc,
+            vpc_subnets=subnets,
+            security_groups=list(security_groups),
+            environment_encryption=encryption_key,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": construct_id,
+                "POWERTOOLS_METRICS_NAMESPACE": "LlmOps",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **(environment or {}),
+            },
+        )
+        self._alarm(alarm_topic, "ErrorsAlarm", self.function.metric_errors(period=Duration.minutes(5)),
+                    "invocations failed")
+        self._alarm(alarm_topic, "ThrottlesAlarm", self.function.metric_throttles(period=Duration.minutes(5)),
+                    "invocations were throttled")
+        self._alarm(
+            alarm_topic,
+            "DeadLettersAlarm",
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+            "events are waiting in the dead-letter queue",
+        )
+
+    def _alarm(self, topic: AlarmTopic, construct_id: str, metric: cloudwatch.IMetric, what: str) -> None:
+        alarm = metric.create_alarm(
+            self,
+            construct_id,
+            alarm_description=f"{self.node.path}: {what}",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        topic.notify_on(alarm)

@@ -1,0 +1,37 @@
+"""One deployment of the platform: every stack of one environment."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stage, Tags
+from constructs import Construct
+
+from stacks.config import EnvironmentConfig
+from stacks.data_lake_stack import DataLakeStack
+from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
+
+
+class LlmOpsStage(Stage):
+    """Stacks of one environment, deployed as ``<Project>-<env>/*``."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(
+            scope, construct_id, env=Environment(account=config.account, region=config.region)
+        )
+        self.config = config
+        self.observability = ObservabilityStack(
+            self, "Observability", config=config, description="LLMOps platform: keys for logs and the alarm topic"
+        )
+        self.network = NetworkStack(
+            self,
+            "Network",
+            config=config,
+            logs_key=self.observability.key,
+            description="LLMOps platform: isolated VPC, endpoints and flow logs",
+        )
+        self.data_lake = DataLakeStack(
+            self, "DataLake", config=config, description="LLMOps platform: data lake buckets and their key"
+        )
+        Tags.of(self).add("llmops:environment", config.name)
+        for key, value in config.tags.items():
+            Tags.of(self).add(key, value)
