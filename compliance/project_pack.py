@@ -1,15 +1,222 @@
-"""LlmOps: what the stock cdk-nag packs do not check."""
+"""LlmOps: the project's own cdk-nag pack, for what the stock packs do not check.
+
+Rules read the resource's rendered CloudFormation properties (raw overrides are not seen,
+as with the stock packs). A rule returns ``NON_COMPLIANT`` with a message naming the fix.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource
-from cdk_nag import NagPack
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import jsii
+from aws_cdk import CfnResource, Stack
+from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 
 PACK_NAME = "LlmOps"
 
+Properties = dict[str, Any]
+RuleCheck = Callable[[Properties], bool]
+
+
+def cfn_properties(node: CfnResource) -> Properties:
+    """The resource's properties as they appear in the template, tokens resolved."""
+    rendered = Stack.of(node).resolve(node._render_properties(node._cfn_properties))
+    return rendered if isinstance(rendered, dict) else {}
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or value == "true"
+
+
+def _policy_documents(props: Properties) -> list[Any]:
+    policy = props.get("Policy")
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except json.JSONDecodeError:
+            return []
+    if isinstance(policy, dict):
+        return [policy]
+    return policy if isinstance(policy, list) else []
+
+
+def sagemaker_model_network_isolation(props: Properties) -> bool:
+    return _is_true(props.get("EnableNetworkIsolation"))
+
+
+def sagemaker_model_in_vpc(props: Properties) -> bool:
+    vpc = props.get("VpcConfig")
+    return isinstance(vpc, dict) and bool(vpc.get("Subnets")) and bool(vpc.get("SecurityGroupIds"))
+
+
+def sagemaker_data_capture_encrypted(props: Properties) -> bool:
+    capture = props.get("DataCaptureConfig")
+    if not isinstance(capture, dict) or capture.get("EnableCapture") is False:
+        return True
+    return bool(capture.get("KmsKeyId"))
+
+
+def opensearch_serverless_not_public(props: Properties) -> bool:
+    if props.get("Type") != "network":
+        return True
+    return not any(_is_true(rule.get("AllowFromPublic")) for rule in _policy_documents(props) if isinstance(rule, dict))
+
+
+def opensearch_serverless_customer_key(props: Properties) -> bool:
+    if props.get("Type") != "encryption":
+        return True
+    return not any(
+        _is_true(policy.get("AWSOwnedKey")) for policy in _policy_documents(props) if isinstance(policy, dict)
+    )
+
+
+def _definition(props: Properties) -> dict[str, Any] | None:
+    definition = props.get("DefinitionString", props.get("Definition"))
+    if isinstance(definition, dict) and "Fn::Join" in definition:
+        separator, parts = definition["Fn::Join"]
+        # Tokens become quoted placeholders so the JSON around them still parses.
+        definition = separator.join(part if isinstance(part, str) else "__TOKEN__" for part in parts)
+        definition = re.sub(r'(?<!")__TOKEN__(?!")', '"__TOKEN__"', definition)
+    if isinstance(definition, str):
+        try:
+            definition = json.loads(definition)
+        except json.JSONDecodeError:
+            return None
+    return definition if isinstance(definition, dict) else None
+
+
+def _task_states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        if state.get("Type") == "Task":
+            yield name, state
+        for branch in state.get("Branches", []):
+            yield from _task_states(branch.get("States", {}))
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                yield from _task_states(state[key].get("States", {}))
+
+
+def tasks_without_retry_and_catch(props: Properties) -> list[str]:
+    definition = _definition(props)
+    if definition is None:
+        return []
+    return sorted(
+        name
+        for name, state in _task_states(definition.get("States", {}))
+        if not state.get("Retry") or not state.get("Catch")
+    )
+
+
+def global_table_recoverable(props: Properties) -> bool:
+    replicas = props.get("Replicas") or []
+    return bool(replicas) and all(
+        _is_true(replica.get("DeletionProtectionEnabled"))
+        and _is_true((replica.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled"))
+        for replica in replicas
+        if isinstance(replica, dict)
+    )
+
+
+# (resource type, rule suffix, info, explanation, check)
+RULES: tuple[tuple[str, str, str, str, RuleCheck], ...] = (
+    (
+        "AWS::SageMaker::Model",
+        "SageMakerModelNetworkIsolation",
+        "The SageMaker model does not enable network isolation.",
+        "Model containers load weights from S3 through the platform; set EnableNetworkIsolation so a "
+        "compromised container cannot reach any network.",
+        sagemaker_model_network_isolation,
+    ),
+    (
+        "AWS::SageMaker::Model",
+        "SageMakerModelVpc",
+        "The SageMaker model is not placed in the platform VPC.",
+        "Set VpcConfig with the isolated subnets and the workload security group.",
+        sagemaker_model_in_vpc,
+    ),
+    (
+        "AWS::SageMaker::EndpointConfig",
+        "SageMakerDataCaptureEncrypted",
+        "The SageMaker endpoint captures data without a KMS key.",
+        "Captured prompts and responses are sensitive: set DataCaptureConfig.KmsKeyId.",
+        sagemaker_data_capture_encrypted,
+    ),
+    (
+        "AWS::OpenSearchServerless::SecurityPolicy",
+        "AossNoPublicNetwork",
+        "The OpenSearch Serverless network policy allows public access.",
+        "Collections are reached through VPC endpoints only: set AllowFromPublic to false.",
+        opensearch_serverless_not_public,
+    ),
+    (
+        "AWS::OpenSearchServerless::SecurityPolicy",
+        "AossCustomerManagedKey",
+        "The OpenSearch Serverless encryption policy uses an AWS-owned key.",
+        "Encrypt collections with a customer-managed KMS key (AWSOwnedKey false, KmsARN set).",
+        opensearch_serverless_customer_key,
+    ),
+    (
+        "AWS::DynamoDB::GlobalTable",
+        "GlobalTableRecoverable",
+        "The DynamoDB global table lacks point-in-time recovery or deletion protection.",
+        "Enable PointInTimeRecoverySpecification on every replica and DeletionProtectionEnabled.",
+        global_table_recoverable,
+    ),
+)
+
+STATE_MACHINE_RULE = "StepFunctionsTaskRetryCatch"
+
+
+@jsii.implements(IApplyRule)
+class _AppliedRule:
+    """Adapts a plain Python check to cdk-nag's IApplyRule interface."""
+
+    def __init__(
+        self, node: CfnResource, suffix: str, info: str, explanation: str, check: Callable[[CfnResource], Any]
+    ) -> None:
+        self._node, self._suffix, self._info, self._explanation, self._check = node, suffix, info, explanation, check
+
+    @property
+    def node(self) -> CfnResource:
+        return self._node
+
+    @property
+    def rule_suffix_override(self) -> str:
+        return self._suffix
+
+    @property
+    def info(self) -> str:
+        return self._info
+
+    @property
+    def explanation(self) -> str:
+        return self._explanation
+
+    @property
+    def level(self) -> NagMessageLevel:
+        return NagMessageLevel.ERROR
+
+    def rule(self, node: CfnResource) -> Any:
+        return self._check(node)
+
+    @classmethod
+    def of(
+        cls, node: CfnResource, suffix: str, info: str, explanation: str, check: Callable[[CfnResource], Any]
+    ) -> IApplyRule:
+        # jsii protocols declare settable attributes; cdk-nag only reads them.
+        return cast(IApplyRule, cls(node, suffix, info, explanation, check))
+
 
 class LlmOpsChecks(NagPack):
-    def __init__(self, scope=None) -> None:  # type: ignore[no-untyped-def]
+    """SageMaker isolation and capture encryption, AOSS policies, Step Functions error handling,
+    DynamoDB global table recoverability."""
+
+    def __init__(self, scope: Any = None) -> None:
         super().__init__(scope)
         self._pack_name = PACK_NAME
 
@@ -18,4 +225,25 @@ class LlmOpsChecks(NagPack):
         return PACK_NAME
 
     def _check_resource(self, node: CfnResource) -> None:
-        pass
+        resource_type = node.cfn_resource_type
+        for rule_type, suffix, info, explanation, check in RULES:
+            if rule_type == resource_type:
+                self._apply_rule(_AppliedRule.of(node, suffix, info, explanation, _compliance(check)))
+        if resource_type == "AWS::StepFunctions::StateMachine":
+            self._apply_rule(
+                _AppliedRule.of(
+                    node,
+                    STATE_MACHINE_RULE,
+                    "A Step Functions Task state has no Retry or no Catch.",
+                    "Every Task retries transient errors with backoff and catches the rest, so no "
+                    "execution fails without routing its input somewhere recoverable.",
+                    lambda n: tasks_without_retry_and_catch(cfn_properties(n)) or NagRuleCompliance.COMPLIANT,
+                )
+            )
+
+
+def _compliance(check: RuleCheck) -> Callable[[CfnResource], NagRuleCompliance]:
+    def apply(node: CfnResource) -> NagRuleCompliance:
+        return NagRuleCompliance.COMPLIANT if check(cfn_properties(node)) else NagRuleCompliance.NON_COMPLIANT
+
+    return apply

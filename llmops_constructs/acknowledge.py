@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
 
 
@@ -23,3 +23,12 @@ def acknowledge_all(scope: IConstruct, rule_ids: list[str] | tuple[str, ...], re
     """Acknowledge several findings that share one reason (the same gap seen by several packs)."""
     for rule_id in rule_ids:
         acknowledge(scope, rule_id, reason)
+
+
+def skip_checkov(resource: CfnResource, check_id: str, comment: str) -> None:
+    """Record a per-resource checkov skip (``Metadata.checkov.skip``) with its justification."""
+    if len(comment.split()) < 6:
+        raise ValueError(f"the comment for skipping {check_id} must explain why it is safe: {comment!r}")
+    metadata = resource.get_metadata("checkov") or {"skip": []}
+    metadata["skip"] = [*metadata["skip"], {"id": check_id, "comment": comment}]
+    resource.add_metadata("checkov", metadata)

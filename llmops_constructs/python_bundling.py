@@ -40,10 +40,24 @@ class LocalPythonBundling:
         if requirements.exists():
             subprocess.run(
                 [
-                    sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "--no-compile", "--target", str(target), "--requirement", str(requirements),
-                    "--only-binary=:all:", "--implementation", "cp",
-                    "--python-version", self._python_version, "--platform", self._platform,
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-compile",
+                    "--target",
+                    str(target),
+                    "--requirement",
+                    str(requirements),
+                    "--only-binary=:all:",
+                    "--implementation",
+                    "cp",
+                    "--python-version",
+                    self._python_version,
+                    "--platform",
+                    self._platform,
                 ],
                 check=True,
             )
@@ -61,7 +75,9 @@ def bundled_code(
         bundling=BundlingOptions(
             image=_FALLBACK_IMAGE,
             local=LocalPythonBundling(
-                source, python_version=python_version, architecture=architecture.name,
+                source,
+                python_version=python_version,
+                architecture=architecture.name,
                 target_subdir=target_subdir,
             ),
         ),

@@ -22,6 +22,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 POWERTOOLS_LAYER_SOURCE = LAMBDA_ROOT / "_layers" / "powertools"
+DEFAULT_TIMEOUT = Duration.seconds(30)
 
 
 class PowertoolsLayer(Construct):
@@ -35,7 +36,9 @@ class PowertoolsLayer(Construct):
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
-            code=bundled_code(POWERTOOLS_LAYER_SOURCE, runtime=RUNTIME, architecture=ARCHITECTURE, target_subdir="python"),
+            code=bundled_code(
+                POWERTOOLS_LAYER_SOURCE, runtime=RUNTIME, architecture=ARCHITECTURE, target_subdir="python"
+            ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="Powertools for AWS Lambda (Python)",
@@ -73,7 +76,7 @@ class SecureFunction(Construct):
         alarm_topic: AlarmTopic,
         log_retention: logs.RetentionDays,
         memory_size: int = 256,
-        timeout: Duration = Duration.seconds(30),
+        timeout: Duration = DEFAULT_TIMEOUT,
         reserved_concurrency: int = 5,
         environment: Mapping[str, str] | None = None,
         handler: str = "handler.handler",
@@ -115,10 +118,15 @@ class SecureFunction(Construct):
                 **(environment or {}),
             },
         )
-        self._alarm(alarm_topic, "ErrorsAlarm", self.function.metric_errors(period=Duration.minutes(5)),
-                    "invocations failed")
-        self._alarm(alarm_topic, "ThrottlesAlarm", self.function.metric_throttles(period=Duration.minutes(5)),
-                    "invocations were throttled")
+        self._alarm(
+            alarm_topic, "ErrorsAlarm", self.function.metric_errors(period=Duration.minutes(5)), "invocations failed"
+        )
+        self._alarm(
+            alarm_topic,
+            "ThrottlesAlarm",
+            self.function.metric_throttles(period=Duration.minutes(5)),
+            "invocations were throttled",
+        )
         self._alarm(
             alarm_topic,
             "DeadLettersAlarm",
@@ -126,7 +134,7 @@ class SecureFunction(Construct):
             "events are waiting in the dead-letter queue",
         )
 
-    def _alarm(self, topic: AlarmTopic, construct_id: str, metric: cloudwatch.IMetric, what: str) -> None:
+    def _alarm(self, topic: AlarmTopic, construct_id: str, metric: cloudwatch.Metric, what: str) -> None:
         alarm = metric.create_alarm(
             self,
             construct_id,

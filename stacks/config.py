@@ -16,19 +16,62 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 CONTEXT_KEY = "llmops"
 
 AWS_REGIONS: tuple[str, ...] = (
-    "af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
-    "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ca-central-1", "ca-west-1",
-    "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
-    "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1",
-    "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
 )
 
 # Interface endpoint service names as AWS spells them after "com.amazonaws.<region>.".
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
-    "bedrock-runtime", "comprehend", "ecr.api", "ecr.dkr", "events", "kendra", "kms", "lambda",
-    "logs", "monitoring", "sagemaker.api", "sagemaker.runtime", "secretsmanager", "sns", "sqs",
-    "ssm", "states", "sts", "textract", "xray",
+    "bedrock-runtime",
+    "comprehend",
+    "ecr.api",
+    "ecr.dkr",
+    "events",
+    "kendra",
+    "kms",
+    "lambda",
+    "logs",
+    "monitoring",
+    "sagemaker.api",
+    "sagemaker.runtime",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "states",
+    "sts",
+    "textract",
+    "xray",
 )
 
 GPU_TRAINING_FAMILIES = ("g5", "g6", "g6e", "p4d", "p4de", "p5", "p5e", "p5en")
@@ -36,12 +79,41 @@ TRAINIUM_FAMILIES = ("trn1", "trn1n", "trn2")
 GPU_HOSTING_FAMILIES = ("g5", "g6", "g6e", "p4d", "p5")
 INFERENTIA2_FAMILIES = ("inf2",)
 INSTANCE_SIZES = (
-    "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "48xlarge",
     "32xlarge",
 )
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -80,6 +152,7 @@ def _check_instance_type(instance_type: str, families: tuple[str, ...], kind: st
 class NetworkConfig(_Model):
     cidr: str = "10.0.0.0/16"
     max_azs: Annotated[int, Field(strict=True, ge=1, le=3)] = 1
+    availability_zones: tuple[str, ...] = ()
     interface_endpoints: tuple[str, ...] = ()
     flow_log_retention_days: Annotated[int, Field(strict=True)] = 90
 
@@ -92,6 +165,21 @@ class NetworkConfig(_Model):
         if not 16 <= int(match.group(5)) <= 22:
             raise ValueError(f"{value!r} has a /{match.group(5)} prefix; expected /16 to /22")
         return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for zone in value:
+            if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d[a-z]", zone):
+                raise ValueError(f"{zone!r} is not an availability zone name such as 'eu-west-1a'")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an availability zone more than once")
+        return value
+
+    @property
+    def az_count(self) -> int:
+        """AZs the VPC spans: the named zones, else ``max_azs`` (at most 2 for account-agnostic stacks)."""
+        return len(self.availability_zones) or self.max_azs
 
     @field_validator("interface_endpoints")
     @classmethod
@@ -115,8 +203,7 @@ class NetworkConfig(_Model):
 def _check_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
         raise ValueError(
-            f"{value!r} is not a CloudWatch Logs retention; expected one of "
-            + ", ".join(map(str, LOG_RETENTION_DAYS))
+            f"{value!r} is not a CloudWatch Logs retention; expected one of " + ", ".join(map(str, LOG_RETENTION_DAYS))
         )
     return value
 
@@ -251,6 +338,11 @@ class PlatformConfig(_Model):
 
 def _check_environment_rules(name: str, env: EnvironmentConfig) -> list[str]:
     problems = []
+    foreign = [zone for zone in env.network.availability_zones if not zone.startswith(env.region)]
+    if foreign:
+        problems.append(
+            f"environments.{name}.network.availability_zones: {foreign[0]!r} is not in region {env.region!r}"
+        )
     if not _NAME.fullmatch(name):
         problems.append(f"environments.{name}: the name must match {_NAME.pattern}")
     if name == "prod":
@@ -259,10 +351,10 @@ def _check_environment_rules(name: str, env: EnvironmentConfig) -> list[str]:
                 f"environments.prod.removal_policy: {env.removal_policy!r} would delete production "
                 "data; expected 'retain'"
             )
-        if env.network.max_azs < 2:
+        if env.network.az_count < 2:
             problems.append(
-                f"environments.prod.network.max_azs: {env.network.max_azs} is a single point of "
-                "failure; expected at least 2"
+                f"environments.prod.network: {env.network.az_count} availability zone is a single point of "
+                "failure; expected at least 2 (max_azs or availability_zones)"
             )
     return problems
 
@@ -275,8 +367,14 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return f"{path}: required key is missing"
     message = error["msg"].removeprefix("Value error, ")
-    if kind.endswith("_type") or kind in {"literal_error", "enum", "greater_than", "greater_than_equal",
-                                          "less_than_equal", "less_than"}:
+    if kind.endswith("_type") or kind in {
+        "literal_error",
+        "enum",
+        "greater_than",
+        "greater_than_equal",
+        "less_than_equal",
+        "less_than",
+    }:
         return f"{path}: {value!r} is invalid; {message[0].lower()}{message[1:]}"
     return f"{path}: {message}"
 
@@ -304,8 +402,7 @@ def load_platform_config(raw: Any) -> PlatformConfig:
     environments = data.get("environments")
     if isinstance(environments, Mapping):
         data["environments"] = {
-            name: {**env, "name": name} if isinstance(env, Mapping) else env
-            for name, env in environments.items()
+            name: {**env, "name": name} if isinstance(env, Mapping) else env for name, env in environments.items()
         }
     try:
         config = PlatformConfig.model_validate(data)

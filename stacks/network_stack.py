@@ -23,6 +23,7 @@ class NetworkStack(Stack):
             "Network",
             cidr=network.cidr,
             max_azs=network.max_azs,
+            availability_zones=network.availability_zones,
             interface_endpoints=network.interface_endpoints,
             flow_log_key=logs_key,
             flow_log_retention=retention_days(network.flow_log_retention_days),

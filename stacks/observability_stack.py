@@ -22,4 +22,6 @@ class ObservabilityStack(Stack):
         platform_key.allow_cloudwatch_logs()
         platform_key.allow_service_publishers("cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com")
         self.key = platform_key.key
-        self.alarm_topic = AlarmTopic(self, "AlarmTopic", encryption_key=self.key, email=config.observability.alarm_email)
+        self.alarm_topic = AlarmTopic(
+            self, "AlarmTopic", encryption_key=self.key, email=config.observability.alarm_email
+        )

@@ -15,9 +15,7 @@ class LlmOpsStage(Stage):
     """Stacks of one environment, deployed as ``<Project>-<env>/*``."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
-        super().__init__(
-            scope, construct_id, env=Environment(account=config.account, region=config.region)
-        )
+        super().__init__(scope, construct_id, env=Environment(account=config.account, region=config.region))
         self.config = config
         self.observability = ObservabilityStack(
             self, "Observability", config=config, description="LLMOps platform: keys for logs and the alarm topic"
