@@ -17,7 +17,7 @@ ACKNOWLEDGED_RULES = "aws:cdk:acknowledged-rules"
 
 
 @dataclass(frozen=True, order=True)
-class Exception_:
+class SecurityException:
     """One accepted finding: where (stack-relative construct path), which rule, and why."""
 
     path: str
@@ -30,9 +30,9 @@ def _stage_assemblies(outdir: Path) -> dict[str, Path]:
     return {path.name.rsplit("-", 1)[-1]: path for path in sorted(outdir.glob("assembly-*"))}
 
 
-def acknowledgements(outdir: Path) -> dict[Exception_, list[str]]:
+def acknowledgements(outdir: Path) -> dict[SecurityException, list[str]]:
     """cdk-nag acknowledgements recorded in the assembly metadata, with the environments they apply to."""
-    found: dict[Exception_, list[str]] = defaultdict(list)
+    found: dict[SecurityException, list[str]] = defaultdict(list)
     for env, assembly in _stage_assemblies(outdir).items():
         for metadata_file in sorted(assembly.glob("*.metadata.json")):
             for path, entries in json.loads(metadata_file.read_text()).items():
@@ -41,13 +41,13 @@ def acknowledgements(outdir: Path) -> dict[Exception_, list[str]]:
                     if entry["type"] != ACKNOWLEDGED_RULES:
                         continue
                     for rule, reason in entry["data"].items():
-                        found[Exception_(stack_relative, rule, reason)].append(env)
+                        found[SecurityException(stack_relative, rule, reason)].append(env)
     return dict(found)
 
 
-def checkov_skips(outdir: Path) -> dict[Exception_, list[str]]:
+def checkov_skips(outdir: Path) -> dict[SecurityException, list[str]]:
     """checkov skips recorded in resource metadata, keyed by stack and logical id."""
-    found: dict[Exception_, list[str]] = defaultdict(list)
+    found: dict[SecurityException, list[str]] = defaultdict(list)
     for env, assembly in _stage_assemblies(outdir).items():
         manifest = json.loads((assembly / "manifest.json").read_text())
         for artifact in manifest["artifacts"].values():
@@ -57,11 +57,11 @@ def checkov_skips(outdir: Path) -> dict[Exception_, list[str]]:
             template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
             for logical_id, resource in template.get("Resources", {}).items():
                 for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
-                    found[Exception_(f"{stack}/{logical_id}", skip["id"], skip["comment"])].append(env)
+                    found[SecurityException(f"{stack}/{logical_id}", skip["id"], skip["comment"])].append(env)
     return dict(found)
 
 
-def _table(rows: dict[Exception_, list[str]], location: str) -> list[str]:
+def _table(rows: dict[SecurityException, list[str]], location: str) -> list[str]:
     lines = [f"| {location} | rule | environments | reason |", "|---|---|---|---|"]
     for item in sorted(rows):
         envs = ", ".join(sorted(rows[item]))

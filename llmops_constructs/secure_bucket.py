@@ -62,15 +62,6 @@ class AccessLogBucket(Construct):
             ],
             "S3 server access log delivery only writes to buckets encrypted with SSE-S3, not SSE-KMS",
         )
-        acknowledge_all(
-            self.bucket,
-            [
-                "AwsSolutions::AwsSolutions-S1",
-                "NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled",
-                "HIPAA.Security::HIPAA.Security-S3BucketLoggingEnabled",
-            ],
-            "This is the access-log destination bucket; logging it to itself would loop",
-        )
         acknowledge_all(self.bucket, _REPLICATION_RULES, _REPLICATION_REASON)
         skip_checkov(
             self.bucket.node.default_child,  # type: ignore[arg-type]

@@ -8,17 +8,20 @@ from pathlib import Path
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from llmops_constructs.acknowledge import acknowledge
 from llmops_constructs.alarm_topic import AlarmTopic
 from llmops_constructs.dead_letter_queue import dead_letter_queue
+from llmops_constructs.managed_policy_role import ManagedPolicyRole
 from llmops_constructs.python_bundling import bundled_code
 
-RUNTIME = lambda_.Runtime.PYTHON_3_13
+RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 POWERTOOLS_LAYER_SOURCE = LAMBDA_ROOT / "_layers" / "powertools"
@@ -89,9 +92,17 @@ class SecureFunction(Construct):
         self.dead_letter_queue = dead_letter_queue(
             self, "DeadLetterQueue", encryption_key=encryption_key, owner="the function's asynchronous invocations"
         )
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {construct_id}",
+        )
+        self._grant_runtime_permissions()
         self.function = lambda_.Function(
             self,
             "Function",
+            role=self.role,
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
@@ -133,6 +144,44 @@ class SecureFunction(Construct):
             self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
             "events are waiting in the dead-letter queue",
         )
+
+    def _grant_runtime_permissions(self) -> None:
+        """What AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole give, scoped down."""
+        self.log_group.grant_write(self.role)
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VpcNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="XRayTraces",
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],
+            )
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            "Lambda's VPC network-interface actions and X-Ray's PutTraceSegments/PutTelemetryRecords "
+            "support no resource-level permissions; nothing else in this role uses a wildcard resource",
+        )
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            acknowledge(
+                self.role,
+                f"AwsSolutions::AwsSolutions-IAM5[Action::{action}]",
+                f"{action} is the action family aws-cdk-lib's KMS grants use for encrypting the function's "
+                "queue, logs and environment; it is granted on the one platform key only",
+            )
 
     def _alarm(self, topic: AlarmTopic, construct_id: str, metric: cloudwatch.Metric, what: str) -> None:
         alarm = metric.create_alarm(
