@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from compliance.assembly import synthesized_stacks
+
 ACKNOWLEDGED_RULES = "aws:cdk:acknowledged-rules"
 
 
@@ -25,39 +27,28 @@ class SecurityException:
     reason: str
 
 
-def _stage_assemblies(outdir: Path) -> dict[str, Path]:
-    """``{"dev": <outdir>/assembly-LlmOps-dev, ...}``."""
-    return {path.name.rsplit("-", 1)[-1]: path for path in sorted(outdir.glob("assembly-*"))}
-
-
 def acknowledgements(outdir: Path) -> dict[SecurityException, list[str]]:
     """cdk-nag acknowledgements recorded in the assembly metadata, with the environments they apply to."""
     found: dict[SecurityException, list[str]] = defaultdict(list)
-    for env, assembly in _stage_assemblies(outdir).items():
-        for metadata_file in sorted(assembly.glob("*.metadata.json")):
-            for path, entries in json.loads(metadata_file.read_text()).items():
-                stack_relative = path.strip("/").split("/", 1)[1]
-                for entry in entries:
-                    if entry["type"] != ACKNOWLEDGED_RULES:
-                        continue
+    for stack in synthesized_stacks(outdir):
+        for path, entries in stack.metadata().items():
+            stack_relative = path.strip("/").split("/", 1)[1]
+            for entry in entries:
+                if entry["type"] == ACKNOWLEDGED_RULES:
                     for rule, reason in entry["data"].items():
-                        found[SecurityException(stack_relative, rule, reason)].append(env)
+                        found[SecurityException(stack_relative, rule, reason)].append(stack.environment)
     return dict(found)
 
 
 def checkov_skips(outdir: Path) -> dict[SecurityException, list[str]]:
     """checkov skips recorded in resource metadata, keyed by stack and logical id."""
     found: dict[SecurityException, list[str]] = defaultdict(list)
-    for env, assembly in _stage_assemblies(outdir).items():
-        manifest = json.loads((assembly / "manifest.json").read_text())
-        for artifact in manifest["artifacts"].values():
-            if artifact["type"] != "aws:cloudformation:stack":
-                continue
-            stack = artifact["displayName"].split("/", 1)[1]
-            template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
-            for logical_id, resource in template.get("Resources", {}).items():
-                for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
-                    found[SecurityException(f"{stack}/{logical_id}", skip["id"], skip["comment"])].append(env)
+    for stack in synthesized_stacks(outdir):
+        for logical_id, resource in stack.template().get("Resources", {}).items():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                found[SecurityException(f"{stack.name}/{logical_id}", skip["id"], skip["comment"])].append(
+                    stack.environment
+                )
     return dict(found)
 
 

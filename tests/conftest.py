@@ -15,6 +15,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from app import build_app
+from compliance.assembly import synthesized_stacks
 from stacks.config import CONTEXT_KEY, PlatformConfig, load_platform_config
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -37,11 +38,9 @@ class SynthesizedPlatform:
         return Template.from_json(self.template_json(env, stack))
 
     def template_json(self, env: str, stack: str) -> dict[str, Any]:
-        assembly = self.outdir / f"assembly-{PROJECT}-{env}"
-        manifest = json.loads((assembly / "manifest.json").read_text())
-        for artifact in manifest["artifacts"].values():
-            if artifact.get("displayName") == f"{PROJECT}-{env}/{stack}":
-                return json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+        for synthesized in synthesized_stacks(self.outdir):
+            if (synthesized.stage, synthesized.name) == (f"{PROJECT}-{env}", stack):
+                return synthesized.template()
         raise KeyError(f"no stack {stack!r} in environment {env!r}")
 
 

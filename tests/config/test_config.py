@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stacks.config import ConfigError, PlatformConfig, load_platform_config
 from tests.conftest import CDK_CONTEXT
@@ -226,3 +228,36 @@ def test_asking_for_an_unconfigured_environment_names_the_configured_ones() -> N
     config: PlatformConfig = load_platform_config(VALID)
     with pytest.raises(ConfigError, match="environment 'qa' is not configured; expected one of dev, prod"):
         config.environment("qa")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5000) | st.sampled_from(["", "gpu", "ml.g5.xlarge", "eu-west-1", "x"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+environment_keys = st.sampled_from(
+    [
+        "region",
+        "removal_policy",
+        "network",
+        "data_lake",
+        "observability",
+        "training",
+        "hosting",
+        "vector_store",
+        "tags",
+        "account",
+        "unknown",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(environment_keys, json_values, max_size=6))
+def test_any_malformed_environment_is_a_config_error_never_a_crash(environment: dict[str, Any]) -> None:
+    try:
+        config = load_platform_config({"environments": {"dev": environment}})
+    except ConfigError as error:
+        assert str(error).startswith("invalid configuration in cdk.json:\n  environments.dev")
+    else:
+        assert config.environment("dev").region in environment.values()
