@@ -8,18 +8,28 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from aws_cdk import App
 
 from compliance.gate import add_compliance_gate
+from prompt_catalog.files import PromptFileError, load_prompt_definitions
 from stacks.config import CONTEXT_KEY, ConfigError, PlatformConfig, load_platform_config
 from stacks.stage import LlmOpsStage
+
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 
 
 def build_app(app: App) -> App:
     config = load_platform_config(app.node.try_get_context(CONTEXT_KEY))
+    prompt_definitions = load_prompt_definitions(PROMPTS_DIR)
     for env_name in selected_environments(app, config):
-        LlmOpsStage(app, f"{config.project}-{env_name}", config=config.environment(env_name))
+        LlmOpsStage(
+            app,
+            f"{config.project}-{env_name}",
+            config=config.environment(env_name),
+            prompt_definitions=prompt_definitions,
+        )
     if str(app.node.try_get_context("gate")).lower() != "false":
         add_compliance_gate(app)
     return app
@@ -41,7 +51,7 @@ GATE_CONTEXT = {"@aws-cdk/core:failSynthOnValidationErrors": True}
 def main() -> None:
     try:
         app = build_app(App(post_cli_context=GATE_CONTEXT))
-    except ConfigError as error:
+    except (ConfigError, PromptFileError) as error:
         sys.exit(str(error))
     app.synth()
 

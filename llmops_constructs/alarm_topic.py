@@ -32,7 +32,11 @@ class AlarmTopic(Construct):
         self.dead_letter_queue: sqs.Queue | None = None
         if email is not None:
             self.dead_letter_queue = dead_letter_queue(
-                self, "UndeliveredAlarms", encryption_key=encryption_key, owner="the alarm e-mail subscription"
+                self,
+                "UndeliveredAlarms",
+                encryption_key=encryption_key,
+                owner="the alarm e-mail subscription",
+                for_lambda=False,
             )
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +27,30 @@ class LocalPythonBundling:
     (``--only-binary=:all:``), so what runs locally never leaks into the bundle.
     """
 
-    def __init__(self, source: Path, *, python_version: str, architecture: str, target_subdir: str = "") -> None:
+    def __init__(
+        self,
+        source: Path,
+        *,
+        python_version: str,
+        architecture: str,
+        target_subdir: str = "",
+        shared_packages: Sequence[Path] = (),
+    ) -> None:
         self._source = source
+        self._shared_packages = tuple(shared_packages)
         self._python_version = python_version
         self._platform = "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
         self._target_subdir = target_subdir
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
         target = Path(output_dir) / self._target_subdir
         target.mkdir(parents=True, exist_ok=True)
         requirements = self._source / "requirements.txt"
         if not self._target_subdir:
             shutil.copytree(self._source, target, dirs_exist_ok=True, ignore=_IGNORED)
+            (target / "requirements.txt").unlink(missing_ok=True)
+        for package in self._shared_packages:
+            shutil.copytree(package, target / package.name, dirs_exist_ok=True, ignore=_IGNORED)
         if requirements.exists():
             subprocess.run(
                 [
@@ -64,14 +78,33 @@ class LocalPythonBundling:
         return True
 
 
+def source_hash(*roots: Path, salt: str = "") -> str:
+    """SHA-256 over every file under ``roots`` (paths and bytes), caches excluded."""
+    digest = hashlib.sha256(salt.encode())
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            digest.update(str(path.relative_to(root.parent)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def bundled_code(
-    source: Path, *, runtime: lambda_.Runtime, architecture: lambda_.Architecture, target_subdir: str = ""
+    source: Path,
+    *,
+    runtime: lambda_.Runtime,
+    architecture: lambda_.Architecture,
+    target_subdir: str = "",
+    shared_packages: Sequence[Path] = (),
 ) -> lambda_.Code:
-    """Lambda code from ``source``, bundled locally (no Docker) with its requirements."""
+    """Lambda code from ``source`` plus ``shared_packages``, bundled locally (no Docker) with its
+    requirements. The asset hash covers all of them, so a change in a shared package redeploys."""
     python_version = runtime.name.removeprefix("python")
     return lambda_.Code.from_asset(
         str(source),
-        asset_hash_type=AssetHashType.SOURCE,
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=source_hash(source, *shared_packages, salt=f"{runtime.name}/{architecture.name}/{target_subdir}"),
         bundling=BundlingOptions(
             image=_FALLBACK_IMAGE,
             local=LocalPythonBundling(
@@ -79,6 +112,7 @@ def bundled_code(
                 python_version=python_version,
                 architecture=architecture.name,
                 target_subdir=target_subdir,
+                shared_packages=shared_packages,
             ),
         ),
     )

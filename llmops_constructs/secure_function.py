@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from llmops_constructs.acknowledge import acknowledge
+from llmops_constructs.acknowledge import acknowledge, skip_checkov
 from llmops_constructs.alarm_topic import AlarmTopic
 from llmops_constructs.dead_letter_queue import dead_letter_queue
 from llmops_constructs.managed_policy_role import ManagedPolicyRole
@@ -84,13 +84,18 @@ class SecureFunction(Construct):
         environment: Mapping[str, str] | None = None,
         handler: str = "handler.handler",
         max_async_retries: int = 2,
+        shared_packages: Sequence[Path] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         if not (code_dir / f"{handler.split('.')[0]}.py").is_file():
             raise ValueError(f"{construct_id}: {code_dir} has no {handler.split('.')[0]}.py for handler {handler!r}")
         self.log_group = logs.LogGroup(self, "LogGroup", encryption_key=encryption_key, retention=log_retention)
         self.dead_letter_queue = dead_letter_queue(
-            self, "DeadLetterQueue", encryption_key=encryption_key, owner="the function's asynchronous invocations"
+            self,
+            "DeadLetterQueue",
+            encryption_key=encryption_key,
+            owner="the function's asynchronous invocations",
+            for_lambda=True,
         )
         self.role = ManagedPolicyRole(
             self,
@@ -107,7 +112,7 @@ class SecureFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=handler,
-            code=bundled_code(code_dir, runtime=RUNTIME, architecture=ARCHITECTURE),
+            code=bundled_code(code_dir, runtime=RUNTIME, architecture=ARCHITECTURE, shared_packages=shared_packages),
             layers=[PowertoolsLayer.of(self)],
             memory_size=memory_size,
             timeout=timeout,
@@ -169,18 +174,19 @@ class SecureFunction(Construct):
                 resources=["*"],
             )
         )
-        acknowledge(
-            self.role,
-            "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        wildcard_reason = (
             "Lambda's VPC network-interface actions and X-Ray's PutTraceSegments/PutTelemetryRecords "
-            "support no resource-level permissions; nothing else in this role uses a wildcard resource",
+            "support no resource-level permissions; nothing else in this role uses a wildcard resource"
         )
+        acknowledge(self.role, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", wildcard_reason)
+        assert self.role.grants_policy is not None
+        skip_checkov(self.role.grants_policy.node.default_child, "CKV_AWS_111", wildcard_reason)  # type: ignore[arg-type]
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             acknowledge(
                 self.role,
                 f"AwsSolutions::AwsSolutions-IAM5[Action::{action}]",
-                f"{action} is the action family aws-cdk-lib's KMS grants use for encrypting the function's "
-                "queue, logs and environment; it is granted on the one platform key only",
+                f"{action} is the action family aws-cdk-lib's KMS grants use (the function's queue, "
+                "environment and the data it is granted); it is granted on named keys only, never on '*'",
             )
 
     def _alarm(self, topic: AlarmTopic, construct_id: str, metric: cloudwatch.Metric, what: str) -> None:

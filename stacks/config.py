@@ -285,6 +285,21 @@ class HostingConfig(_Model):
         return value
 
 
+class PromptCatalogConfig(_Model):
+    alias: str | None = None  # the alias prompts-as-code moves; defaults to the environment's name
+    throttle_rate_limit: PositiveInt = 25
+    throttle_burst_limit: PositiveInt = 50
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", value):
+            raise ValueError(
+                f"{value!r} is not an alias; use lowercase letters, digits and '-', starting with a letter"
+            )
+        return value
+
+
 class VectorStoreConfig(_Model):
     engine: VectorStoreEngine = "aurora-pgvector"
 
@@ -302,6 +317,7 @@ class EnvironmentConfig(_Model):
     training: TrainingConfig = TrainingConfig()
     hosting: HostingConfig = HostingConfig()
     vector_store: VectorStoreConfig = VectorStoreConfig()
+    prompt_catalog: PromptCatalogConfig = PromptCatalogConfig()
     tags: dict[str, str] = {}
 
     @field_validator("account")
@@ -321,6 +337,11 @@ class EnvironmentConfig(_Model):
     @property
     def retains_data(self) -> bool:
         return self.removal_policy == "retain"
+
+    @property
+    def prompt_alias(self) -> str:
+        """The alias this environment's prompts-as-code sync moves."""
+        return self.prompt_catalog.alias or self.name
 
 
 class PlatformConfig(_Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
@@ -9,12 +11,20 @@ from stacks.config import EnvironmentConfig
 from stacks.data_lake_stack import DataLakeStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
+from stacks.prompt_catalog_stack import PromptCatalogStack
 
 
 class LlmOpsStage(Stage):
     """Stacks of one environment, deployed as ``<Project>-<env>/*``."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        prompt_definitions: list[dict[str, Any]],
+    ) -> None:
         super().__init__(scope, construct_id, env=Environment(account=config.account, region=config.region))
         self.config = config
         self.observability = ObservabilityStack(
@@ -29,6 +39,16 @@ class LlmOpsStage(Stage):
         )
         self.data_lake = DataLakeStack(
             self, "DataLake", config=config, description="LLMOps platform: data lake buckets and their key"
+        )
+        self.prompt_catalog = PromptCatalogStack(
+            self,
+            "PromptCatalog",
+            config=config,
+            network=self.network.network,
+            logs_key=self.observability.key,
+            alarm_topic=self.observability.alarm_topic,
+            prompt_definitions=prompt_definitions,
+            description="LLMOps platform: versioned prompt catalog, its API and prompts as code",
         )
         Tags.of(self).add("llmops:environment", config.name)
         for key, value in config.tags.items():

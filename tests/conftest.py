@@ -25,7 +25,7 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 # Bundling (pip installs for Lambda layers) is skipped: template tests do not need the bundles.
 TEST_CONTEXT = {**CDK_CONTEXT, "aws:cdk:bundling-stacks": []}
 ENVIRONMENTS = tuple(CDK_CONTEXT[CONTEXT_KEY]["environments"])
-STACKS = ("Observability", "Network", "DataLake")
+STACKS = ("Observability", "Network", "DataLake", "PromptCatalog")
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "unknown key",
         lambda raw: dev(raw).update(colour="red"),
         "environments.dev.colour: unknown key; allowed keys: account, region, removal_policy, network, "
-        "data_lake, observability, training, hosting, vector_store, tags",
+        "data_lake, observability, training, hosting, vector_store, prompt_catalog, tags",
     ),
     (
         "unknown nested key",
