@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 from aws_cdk import App  # noqa: E402
 from diagrams import Cluster, Diagram, Edge  # noqa: E402
 from diagrams.aws.compute import Lambda  # noqa: E402
+from diagrams.aws.database import DynamodbTable  # noqa: E402
 from diagrams.aws.integration import SimpleNotificationServiceSns, SimpleQueueServiceSqs  # noqa: E402
-from diagrams.aws.management import CloudwatchAlarm, CloudwatchLogs  # noqa: E402
-from diagrams.aws.network import VPC, Endpoint, PrivateSubnet, VPCFlowLogs  # noqa: E402
+from diagrams.aws.management import Cloudformation, CloudwatchAlarm, CloudwatchLogs  # noqa: E402
+from diagrams.aws.network import VPC, APIGateway, Endpoint, PrivateSubnet, VPCFlowLogs  # noqa: E402
 from diagrams.aws.security import KMS, IAMRole  # noqa: E402
 from diagrams.aws.storage import SimpleStorageServiceS3Bucket  # noqa: E402
 
@@ -48,6 +49,9 @@ NODES: dict[str, tuple[type, str]] = {
     "AWS::Lambda::Function": (Lambda, "function"),
     "AWS::CloudWatch::Alarm": (CloudwatchAlarm, "alarm"),
     "AWS::IAM::Role": (IAMRole, "role"),
+    "AWS::DynamoDB::Table": (DynamodbTable, "table"),
+    "AWS::ApiGateway::RestApi": (APIGateway, "REST API (SigV4)"),
+    "Custom::PromptSync": (Cloudformation, "prompts-as-code sync"),
 }
 
 

@@ -171,17 +171,24 @@ def render(prompt: PromptVersion, values: Mapping[str, Any], output: str = "text
         ]
     else:
         body = [{"role": "user", "content": _render(content.template, checked, "template")}]
-    messages = _chat_messages(content, body, cot)
-    text = _text(content, body, cot) if output == "text" else None
-    parameters = {k: v for k, v in content.to_dict()["model_parameters"].items() if v not in (None, [])}
+    parameters = content.model_parameters
     return RenderedPrompt(
         name=prompt.name,
         version=prompt.version,
         content_hash=prompt.content_hash,
         output=output,
-        text=text,
-        messages=tuple(messages) if output == "chat" else None,
-        model_parameters=parameters,
+        text=_text(content, body, cot) if output == "text" else None,
+        messages=tuple(_chat_messages(content, body, cot)) if output == "chat" else None,
+        model_parameters={
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in (
+                ("temperature", parameters.temperature),
+                ("top_p", parameters.top_p),
+                ("max_tokens", parameters.max_tokens),
+                ("stop_sequences", parameters.stop_sequences),
+            )
+            if value not in (None, ())
+        },
     )
 
 
