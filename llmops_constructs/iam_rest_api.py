@@ -72,11 +72,30 @@ class IamRestApi(Construct):
                 ),
             ),
         )
+        self._json_errors()
         self.integration = apigw.LambdaIntegration(function, proxy=True)
         self.validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )
         self._acknowledge()
+
+    def _json_errors(self) -> None:
+        """API Gateway's own errors (validation, auth, throttling) in the API's ``{code, message}`` shape.
+
+        ``messageString`` is API Gateway's JSON-quoted message, so the body is valid JSON whatever
+        the message says; the response type (``ACCESS_DENIED``, ``THROTTLED``, ...) is the code.
+        """
+        for construct_id, response_type, code in (
+            ("BadRequestBody", apigw.ResponseType.BAD_REQUEST_BODY, "InvalidRequest"),
+            ("BadRequestParameters", apigw.ResponseType.BAD_REQUEST_PARAMETERS, "InvalidRequest"),
+            ("Default4xx", apigw.ResponseType.DEFAULT_4_XX, "$context.error.responseType"),
+            ("Default5xx", apigw.ResponseType.DEFAULT_5_XX, "$context.error.responseType"),
+        ):
+            self.api.add_gateway_response(
+                construct_id,
+                type=response_type,
+                templates={"application/json": f'{{"code": "{code}", "message": $context.error.messageString}}'},
+            )
 
     def resource(self, path: str) -> apigw.IResource:
         """``/prompts/{name}`` -> the (created on demand) resource for that path."""

@@ -129,3 +129,19 @@ def test_starter_prompts_cover_every_kind_the_issue_names() -> None:
         "rag-answer": "chat",
         "llm-judge-rubric": "chat",
     }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_api_gateways_own_errors_use_the_apis_json_shape(platform: SynthesizedPlatform, env: str) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]["ResponseTemplates"]["application/json"]
+        for _, r in resources_of(catalog(platform, env), "AWS::ApiGateway::GatewayResponse")
+    }
+    assert set(responses) == {"BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS", "DEFAULT_4XX", "DEFAULT_5XX"}
+    assert responses["BAD_REQUEST_BODY"] == '{"code": "InvalidRequest", "message": $context.error.messageString}'
+    sample = (
+        responses["DEFAULT_4XX"]
+        .replace("$context.error.responseType", "ACCESS_DENIED")
+        .replace("$context.error.messageString", json.dumps('User: "x" is not authorized'))
+    )
+    assert json.loads(sample) == {"code": "ACCESS_DENIED", "message": 'User: "x" is not authorized'}
