@@ -82,7 +82,9 @@ class PromptCatalogStack(Stack):
         self.table = PromptCatalogTable(self, "Catalog", encryption_key=catalog_key, retain=retain)
         table_id = self.resolve(self.get_logical_id(self.table.table.node.default_child))  # type: ignore[arg-type]
 
-        def function(construct_id: str, folder: str, description: str, timeout: Duration) -> SecureFunction:
+        def function(
+            construct_id: str, folder: str, description: str, timeout: Duration, concurrency: int
+        ) -> SecureFunction:
             fn = SecureFunction(
                 self,
                 construct_id,
@@ -96,7 +98,7 @@ class PromptCatalogStack(Stack):
                 log_retention=retention_days(config.observability.log_retention_days),
                 memory_size=512,
                 timeout=timeout,
-                reserved_concurrency=max(2, min(50, config.prompt_catalog.throttle_burst_limit)),
+                reserved_concurrency=concurrency,
                 environment={"TABLE_NAME": self.table.table.table_name},
                 shared_packages=[PROMPT_CATALOG_PACKAGE],
             )
@@ -108,11 +110,13 @@ class PromptCatalogStack(Stack):
             )
             return fn
 
+        # The API's concurrency follows the stage's burst limit; CloudFormation calls the sync one at a time.
+        api_concurrency = max(2, min(50, config.prompt_catalog.throttle_burst_limit))
         self.api_function = function(
-            "ApiFunction", "prompt_api", "Prompt catalog API (API Gateway proxy)", Duration.seconds(15)
+            "ApiFunction", "prompt_api", "Prompt catalog API (API Gateway proxy)", Duration.seconds(15), api_concurrency
         )
         self.sync_function = function(
-            "SyncFunction", "prompt_sync", "Syncs prompts/*.yaml into the catalog at deploy", Duration.minutes(5)
+            "SyncFunction", "prompt_sync", "Syncs prompts/*.yaml into the catalog at deploy", Duration.minutes(5), 1
         )
 
         self.api = IamRestApi(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match
 
-from tests.conftest import ENVIRONMENTS, SynthesizedPlatform, resources_of
+from tests.conftest import ENVIRONMENTS, STACKS, SynthesizedPlatform, resources_of
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -57,3 +57,14 @@ def test_email_subscription_comes_from_config_with_a_dead_letter_queue(platform:
     )
     prod.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value()})
     platform.template("dev", "Observability").resource_count_is("AWS::SNS::Subscription", 0)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_stack_is_tagged_with_its_environment_and_the_configured_tags(
+    platform: SynthesizedPlatform, env: str
+) -> None:
+    for stack in STACKS:
+        for _, key in resources_of(platform.template_json(env, stack), "AWS::KMS::Key"):
+            tags = {tag["Key"]: tag["Value"] for tag in key["Properties"]["Tags"]}
+            assert tags["llmops:environment"] == env
+            assert tags["cost-center"] == "ml-platform"
