@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import App
 
@@ -17,7 +19,16 @@ from prompt_catalog.files import PromptFileError, load_prompt_definitions
 from stacks.config import CONTEXT_KEY, ConfigError, PlatformConfig, load_platform_config
 from stacks.stage import LlmOpsStage
 
-PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+ROOT = Path(__file__).resolve().parent
+PROMPTS_DIR = ROOT / "prompts"
+# Skips asset bundling (pip installs) when a tool builds the app only to read its templates.
+NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+
+
+def cdk_json_context(**overrides: Any) -> dict[str, Any]:
+    """The context ``cdk.json`` gives the app, for tests and tools that build it without the CLI."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return {**context, **NO_BUNDLING, **overrides}
 
 
 def build_app(app: App) -> App:

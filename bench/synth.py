@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 from aws_cdk import App  # noqa: E402
 
-from app import build_app  # noqa: E402
+from app import build_app, cdk_json_context  # noqa: E402
 from compliance.assembly import synthesized_stacks  # noqa: E402
 from compliance.gate import add_compliance_gate  # noqa: E402
 
-CONTEXT = {**json.loads((ROOT / "cdk.json").read_text())["context"], "aws:cdk:bundling-stacks": []}
+CONTEXT = cdk_json_context()
 
 
 def _timed(build: Callable[[App], object], context: dict[str, object], repeat: int) -> tuple[float, Path]:

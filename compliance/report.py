@@ -6,7 +6,6 @@ the committed page and the code disagree.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from collections import defaultdict
@@ -86,10 +85,9 @@ def render(outdir: Path) -> str:
 def synthesize_for_report(outdir: Path) -> None:
     from aws_cdk import App
 
-    from app import build_app
+    from app import build_app, cdk_json_context
 
-    context = json.loads(Path("cdk.json").read_text())["context"]
-    app = App(outdir=str(outdir), context={**context, "aws:cdk:bundling-stacks": [], "gate": "false"})
+    app = App(outdir=str(outdir), context=cdk_json_context(gate="false"))
     build_app(app).synth()
 
 

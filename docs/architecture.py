@@ -32,7 +32,7 @@ from diagrams.aws.network import VPC, APIGateway, Endpoint, PrivateSubnet, VPCFl
 from diagrams.aws.security import KMS, IAMRole  # noqa: E402
 from diagrams.aws.storage import SimpleStorageServiceS3Bucket  # noqa: E402
 
-from app import build_app  # noqa: E402
+from app import build_app, cdk_json_context  # noqa: E402
 from compliance.assembly import synthesized_stacks  # noqa: E402
 
 # CloudFormation type -> (node class, label). Types not listed are left out of the picture.
@@ -57,8 +57,7 @@ NODES: dict[str, tuple[type, str]] = {
 
 def synthesize(env: str, outdir: Path) -> dict[str, dict[str, Any]]:
     """``{stack name: template}`` for one environment, in deployment order."""
-    context = {**json.loads((ROOT / "cdk.json").read_text())["context"], "env": env, "gate": "false"}
-    app = App(outdir=str(outdir), context={**context, "aws:cdk:bundling-stacks": []})
+    app = App(outdir=str(outdir), context=cdk_json_context(env=env, gate="false"))
     build_app(app).synth()
     return {stack.name: stack.template() for stack in synthesized_stacks(outdir)}
 

@@ -143,24 +143,21 @@ class IamRestApi(Construct):
             "Every method requires a SigV4-signed IAM caller, so anonymous traffic is refused before any "
             "integration runs; the stage also throttles. A WAF web ACL can be attached per deployment",
         )
+        no_cache = "Caching is off: responses depend on the caller and on aliases that move, so no cache holds data"
         acknowledge_all(
             stage,
             [
                 "NIST.800.53.R5::NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
                 "HIPAA.Security::HIPAA.Security-APIGWCacheEnabledAndEncrypted",
             ],
-            "Caching is off: responses depend on the caller and on aliases that move, so no cache holds data",
+            no_cache,
         )
         acknowledge_all(
             stage,
             ["NIST.800.53.R5::NIST.800.53.R5-APIGWSSLEnabled", "HIPAA.Security::HIPAA.Security-APIGWSSLEnabled"],
             "The only integration is an AWS Lambda proxy, not an HTTP backend that could check a client certificate",
         )
-        skip_checkov(
-            stage.node.default_child,  # type: ignore[arg-type]
-            "CKV_AWS_120",
-            "Caching is off: responses depend on the caller and on aliases that move, so no cache holds data",
-        )
+        skip_checkov(stage.node.default_child, "CKV_AWS_120", no_cache)  # type: ignore[arg-type]
         role = self.api.node.try_find_child("CloudWatchRole")
         if role is not None:
             acknowledge(

@@ -14,7 +14,7 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
 
-from app import build_app
+from app import build_app, cdk_json_context
 from compliance.assembly import synthesized_stacks
 from stacks.config import CONTEXT_KEY, PlatformConfig, load_platform_config
 
@@ -22,8 +22,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-# Bundling (pip installs for Lambda layers) is skipped: template tests do not need the bundles.
-TEST_CONTEXT = {**CDK_CONTEXT, "aws:cdk:bundling-stacks": []}
+# Bundling (pip installs for Lambda code and layers) is skipped: template tests do not need it.
+TEST_CONTEXT = cdk_json_context()
 ENVIRONMENTS = tuple(CDK_CONTEXT[CONTEXT_KEY]["environments"])
 STACKS = ("Observability", "Network", "DataLake", "PromptCatalog")
 
