@@ -17,6 +17,7 @@ from tests.conftest import PROJECT, TEST_CONTEXT, SynthesizedPlatform
 
 
 def test_every_environment_synthesizes_with_zero_unacknowledged_findings(platform: SynthesizedPlatform) -> None:
+    """A clean report lists no plugins at all; the canaries below prove build_app registers them."""
     unacknowledged = [
         (report["pluginName"], violation["ruleName"], [c["constructPath"] for c in violation["violatingConstructs"]])
         for report in platform.report["pluginReports"]
