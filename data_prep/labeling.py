@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def pre_annotation(event: Mapping[str, Any], s3: Any | None = None) -> dict[str, Any]:
+def pre_annotation(event: Mapping[str, Any], labels: Sequence[str], s3: Any | None = None) -> dict[str, Any]:
     data = event["dataObject"]
     if "source" in data:
         text = data["source"]
@@ -25,7 +25,7 @@ def pre_annotation(event: Mapping[str, Any], s3: Any | None = None) -> dict[str,
         if s3 is None:
             raise ValueError("a source-ref data object needs an S3 client")
         text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-    return {"taskInput": {"taskObject": text}, "isHumanAnnotationRequired": "true"}
+    return {"taskInput": {"taskObject": text, "labels": list(labels)}, "isHumanAnnotationRequired": "true"}
 
 
 def _answers(annotation: Mapping[str, Any]) -> Any:

@@ -123,7 +123,7 @@ def extract_text(s3: Any, document: Document) -> dict[str, Any]:
     _write(s3, document.bucket, text_key, text)
     if pairs:
         _write(s3, document.bucket, f"{document.work_prefix}pairs.json", json.dumps(pairs), "application/json")
-    return {"text_key": text_key, "pairs": len(pairs)}
+    return {"text_key": text_key, "pairs": len(pairs), "textract_job_id": None}
 
 
 def _json_text(text: str, *, jsonl: bool) -> tuple[str, list[dict[str, str]]]:
@@ -283,6 +283,35 @@ def transform(
         "content_hash": fingerprint,
         **keys,
         "records": {"fine_tuning": len(fine_tuning), "retrieval": len(retrieval)},
+    }
+
+
+def labeling_manifest(
+    s3: Any, curated_bucket: str, artifacts_bucket: str, document: Document, *, labels: list[str], ui_template: str
+) -> dict[str, str]:
+    """The labeling inputs of one document: a manifest of its retrieval chunks, the label list, the task UI."""
+    retrieval = _read(s3, curated_bucket, f"retrieval/{document.dataset}/{document.document_id}.jsonl").decode()
+    manifest = "".join(
+        json.dumps({"source": json.loads(line)["text"]}, ensure_ascii=False) + "\n"
+        for line in retrieval.splitlines()
+        if line.strip()
+    )
+    prefix = f"labeling/{document.document_id}/"
+    _write(s3, artifacts_bucket, f"{prefix}manifest.jsonl", manifest, "application/x-ndjson")
+    _write(
+        s3,
+        artifacts_bucket,
+        f"{prefix}labels.json",
+        json.dumps({"document-version": "2018-11-28", "labels": [{"label": label} for label in labels]}),
+        "application/json",
+    )
+    _write(s3, artifacts_bucket, f"{prefix}template.liquid.html", ui_template, "text/html")
+    return {
+        "manifest_uri": f"s3://{artifacts_bucket}/{prefix}manifest.jsonl",
+        "labels_uri": f"s3://{artifacts_bucket}/{prefix}labels.json",
+        "template_uri": f"s3://{artifacts_bucket}/{prefix}template.liquid.html",
+        "output_uri": f"s3://{artifacts_bucket}/{prefix}output/",
+        "job_name": f"dataprep-{document.document_id[:24]}-{_now().replace(':', '').replace('-', '')[:15]}",
     }
 
 

@@ -44,8 +44,8 @@ def post_event(s3: Any, objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 def test_pre_annotation_passes_inline_and_referenced_text(s3: Any) -> None:
     inline = {"version": "2018-10-16", "labelingJobArn": "arn", "dataObject": {"source": "My card was charged twice"}}
-    assert pre_annotation(inline) == {
-        "taskInput": {"taskObject": "My card was charged twice"},
+    assert pre_annotation(inline, ["billing", "bug"]) == {
+        "taskInput": {"taskObject": "My card was charged twice", "labels": ["billing", "bug"]},
         "isHumanAnnotationRequired": "true",
     }
     s3.put_object(Bucket="labels", Key="docs/a.txt", Body=b"From S3")
@@ -54,7 +54,7 @@ def test_pre_annotation_passes_inline_and_referenced_text(s3: Any) -> None:
         "labelingJobArn": "arn",
         "dataObject": {"source-ref": "s3://labels/docs/a.txt"},
     }
-    assert pre_annotation(referenced, s3)["taskInput"]["taskObject"] == "From S3"
+    assert pre_annotation(referenced, [], s3)["taskInput"]["taskObject"] == "From S3"
 
 
 def test_classification_takes_the_majority(s3: Any) -> None:
