@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
+import json
+
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 
@@ -32,3 +34,19 @@ def skip_checkov(resource: CfnResource, check_id: str, comment: str) -> None:
     metadata = resource.get_metadata("checkov") or {"skip": []}
     metadata["skip"] = [*metadata["skip"], {"id": check_id, "comment": comment}]
     resource.add_metadata("checkov", metadata)
+
+
+def wildcard_resource_finding(scope: IConstruct, arn: str, suffix: str) -> str:
+    """The AwsSolutions-IAM5 finding id for ``arn + suffix`` as cdk-nag spells it.
+
+    cdk-nag writes a same-stack ``Fn::GetAtt`` as ``<LogicalId.Arn>`` and any other token as its
+    resolved JSON, so cross-stack ARNs can be acknowledged precisely too.
+    """
+    resolved = Stack.of(scope).resolve(arn)
+    if isinstance(resolved, dict) and list(resolved) == ["Fn::GetAtt"]:
+        text = f"<{resolved['Fn::GetAtt'][0]}.{resolved['Fn::GetAtt'][1]}>"
+    elif isinstance(resolved, str):
+        text = resolved
+    else:
+        text = json.dumps(resolved, separators=(",", ":"))
+    return f"AwsSolutions::AwsSolutions-IAM5[Resource::{text}{suffix}]"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from aws_cdk import CfnResource, Stack
 
-from llmops_constructs.acknowledge import skip_checkov
+from llmops_constructs.acknowledge import acknowledge, acknowledge_all, skip_checkov
 
+NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 PROVIDERS = {
     "Custom::VpcRestrictDefaultSGCustomResourceProvider": "closes the VPC's default security group",
     "Custom::S3AutoDeleteObjectsCustomResourceProvider": "empties dev buckets before CloudFormation deletes them",
@@ -29,3 +30,35 @@ def acknowledge_builtin_providers(stack: Stack) -> None:
         skip_checkov(handler, "CKV_AWS_115", f"{why}, once per change, so it needs no concurrency limit")
         skip_checkov(handler, "CKV_AWS_116", f"{why}; CloudFormation itself reports and rolls back a failure")
         skip_checkov(handler, "CKV_AWS_117", f"{why} and calls only AWS control-plane APIs, outside the VPC")
+
+
+def acknowledge_bucket_notifications(stack: Stack) -> None:
+    """aws-cdk-lib's handler that turns on a bucket's EventBridge notifications at deploy time."""
+    handler = stack.node.try_find_child(NOTIFICATIONS_HANDLER)
+    if handler is None:
+        return
+    why = "aws-cdk-lib's deploy-time handler that turns on the raw bucket's EventBridge notifications"
+    acknowledge(
+        handler.node.find_child("Role"),
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]",
+        f"{why}; it only writes its own logs with this policy",
+    )
+    for construct in stack.node.find_all():
+        if construct.node.path.endswith("/Notifications/HandlerPolicy"):
+            acknowledge_all(
+                construct,
+                [
+                    "NIST.800.53.R5::NIST.800.53.R5-IAMNoInlinePolicy",
+                    "HIPAA.Security::HIPAA.Security-IAMNoInlinePolicy",
+                ],
+                f"{why}; aws-cdk-lib attaches its s3:PutBucketNotification permission inline",
+            )
+    function = handler.node.find_child("Resource")
+    assert isinstance(function, CfnResource)
+    for check, detail in (
+        ("CKV_AWS_115", "runs once per deployment, so it needs no concurrency limit"),
+        ("CKV_AWS_116", "CloudFormation reports and rolls back a failure"),
+        ("CKV_AWS_117", "calls only the S3 control plane, outside the VPC"),
+    ):
+        skip_checkov(function, check, f"{why}; it {detail}")

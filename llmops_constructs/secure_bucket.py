@@ -83,6 +83,7 @@ class SecureBucket(Construct):
         retain: bool,
         noncurrent_version_expiration_days: int,
         transitions: Sequence[StorageTransition] = (),
+        event_bridge: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
@@ -96,6 +97,7 @@ class SecureBucket(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             versioned=True,
+            event_bridge_enabled=event_bridge or None,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=f"{construct_id}/",
             lifecycle_rules=[

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 CONTEXT_KEY = "llmops"
 
@@ -285,6 +285,42 @@ class HostingConfig(_Model):
         return value
 
 
+class LabelingConfig(_Model):
+    enabled: bool = False
+    task: Literal["text-classification", "named-entity-recognition"] = "text-classification"
+    labels: tuple[str, ...] = ()
+    workers_per_object: Annotated[int, Field(strict=True, ge=1, le=9)] = 3
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value) or not all(0 < len(label) <= 64 for label in value):
+            raise ValueError("labels must be distinct strings of 1 to 64 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_labels(self) -> LabelingConfig:
+        if self.enabled and len(self.labels) < 2:
+            raise ValueError("labeling is enabled: list at least two labels under labels")
+        return self
+
+
+class DataPrepConfig(_Model):
+    textract_mode: Literal["text", "analysis"] = "text"
+    pii_redaction: Literal["mask", "drop"] = "mask"
+    pii_min_score: Annotated[float, Field(ge=0, le=1)] = 0.5
+    classifier_endpoint_arn: str | None = None
+    labeling: LabelingConfig = LabelingConfig()
+
+    @field_validator("classifier_endpoint_arn")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        pattern = r"arn:aws[a-z-]*:comprehend:[a-z0-9-]+:\d{12}:document-classifier-endpoint/[A-Za-z0-9-]+"
+        if value is not None and not re.fullmatch(pattern, value):
+            raise ValueError(f"{value!r} is not a Comprehend document classifier endpoint ARN")
+        return value
+
+
 class PromptCatalogConfig(_Model):
     alias: str | None = None  # the alias prompts-as-code moves; defaults to the environment's name
     throttle_rate_limit: PositiveInt = 25
@@ -318,6 +354,7 @@ class EnvironmentConfig(_Model):
     hosting: HostingConfig = HostingConfig()
     vector_store: VectorStoreConfig = VectorStoreConfig()
     prompt_catalog: PromptCatalogConfig = PromptCatalogConfig()
+    data_prep: DataPrepConfig = DataPrepConfig()
     tags: dict[str, str] = {}
 
     @field_validator("account")

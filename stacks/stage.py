@@ -9,6 +9,7 @@ from constructs import Construct
 
 from stacks.config import EnvironmentConfig
 from stacks.data_lake_stack import DataLakeStack
+from stacks.data_prep_stack import DataPrepStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
 from stacks.prompt_catalog_stack import PromptCatalogStack
@@ -49,6 +50,17 @@ class LlmOpsStage(Stage):
             alarm_topic=self.observability.alarm_topic,
             prompt_definitions=prompt_definitions,
             description="LLMOps platform: versioned prompt catalog, its API and prompts as code",
+        )
+        self.data_prep = DataPrepStack(
+            self,
+            "DataPrep",
+            config=config,
+            network=self.network.network,
+            logs_key=self.observability.key,
+            alarm_topic=self.observability.alarm_topic,
+            data_key=self.data_lake.key,
+            data_lake=self.data_lake,
+            description="LLMOps platform: data preparation (Textract, Comprehend, transforms, Ground Truth)",
         )
         Tags.of(self).add("llmops:environment", config.name)
         for key, value in config.tags.items():

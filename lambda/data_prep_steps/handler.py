@@ -41,6 +41,19 @@ def _document(event: dict[str, Any]) -> Document:
     return Document.from_dict(event["document"])
 
 
+def _cause(cause: str) -> str:
+    """A failed Lambda task's cause is its error JSON; keep the message."""
+    parsed: Any = cause
+    for _ in range(2):  # the payload may arrive as JSON, or as JSON inside a JSON string
+        if not isinstance(parsed, str):
+            break
+        try:
+            parsed = json.loads(parsed)
+        except ValueError:
+            return cause
+    return str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
+
+
 def run_step(event: dict[str, Any]) -> Any:
     step = event["step"]
     env = os.environ
@@ -89,7 +102,7 @@ def run_step(event: dict[str, Any]) -> Any:
             source["bucket"],
             source["key"],
             source.get("version_id"),
-            reason=f"{error.get('Error', 'Unknown')}: {error.get('Cause', '')}"[:4000],
+            reason=f"{error.get('Error', 'Unknown')}: {_cause(error.get('Cause', ''))}"[:4000],
             step=event.get("failed_step", "unknown"),
             execution=event["execution"],
         )

@@ -64,7 +64,7 @@ MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "unknown key",
         lambda raw: dev(raw).update(colour="red"),
         "environments.dev.colour: unknown key; allowed keys: account, region, removal_policy, network, "
-        "data_lake, observability, training, hosting, vector_store, prompt_catalog, tags",
+        "data_lake, observability, training, hosting, vector_store, prompt_catalog, data_prep, tags",
     ),
     (
         "unknown nested key",
@@ -179,6 +179,11 @@ MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "availability zone of another region",
         lambda raw: dev(raw).update(network={"availability_zones": ["us-east-1a"]}),
         "environments.dev.network.availability_zones: 'us-east-1a' is not in region 'eu-west-1'",
+    ),
+    (
+        "labeling without labels",
+        lambda raw: dev(raw).update(data_prep={"labeling": {"enabled": True, "labels": ["only"]}}),
+        "environments.dev.data_prep.labeling: labeling is enabled: list at least two labels under labels",
     ),
     (
         "prod that would delete its data",
