@@ -54,6 +54,7 @@ lint:  $(VENV)/.installed  ## ruff and mypy only
 bench: deps  ## benchmarks (see bench/README.md)
 	python bench/synth.py
 	python bench/prompt_render.py
+	python bench/transform_throughput.py
 
 docs: $(VENV)/.installed  ## regenerate docs/security.md and the architecture picture
 	python -m compliance.report > docs/security.md

@@ -1,4 +1,4 @@
-"""Draw docs/architecture.png from the synthesized app (one environment, prod by default).
+"""Draw docs/architecture.png from the synthesized app (one environment; staging, which has every part).
 
 Every stack becomes a cluster; every resource type the picture knows becomes one node (with a
 count when a stack has several); cross-stack references become edges. Later capabilities
@@ -26,10 +26,15 @@ from aws_cdk import App  # noqa: E402
 from diagrams import Cluster, Diagram, Edge  # noqa: E402
 from diagrams.aws.compute import Lambda  # noqa: E402
 from diagrams.aws.database import DynamodbTable  # noqa: E402
-from diagrams.aws.integration import SimpleNotificationServiceSns, SimpleQueueServiceSqs  # noqa: E402
+from diagrams.aws.integration import Eventbridge, SimpleNotificationServiceSns, SimpleQueueServiceSqs, StepFunctions  # noqa: E402  # noqa: E402
 from diagrams.aws.management import Cloudformation, CloudwatchAlarm, CloudwatchLogs  # noqa: E402
+from diagrams.aws.ml import SagemakerGroundTruth  # noqa: E402
 from diagrams.aws.network import VPC, APIGateway, Endpoint, PrivateSubnet, VPCFlowLogs  # noqa: E402
-from diagrams.aws.security import KMS, IAMRole  # noqa: E402
+from diagrams.aws.security import (  # noqa: E402
+    KMS,
+    Cognito,
+    IAMRole,
+)
 from diagrams.aws.storage import SimpleStorageServiceS3Bucket  # noqa: E402
 
 from app import build_app, cdk_json_context  # noqa: E402
@@ -44,7 +49,7 @@ NODES: dict[str, tuple[type, str]] = {
     "AWS::Logs::LogGroup": (CloudwatchLogs, "log group"),
     "AWS::KMS::Key": (KMS, "KMS key"),
     "AWS::S3::Bucket": (SimpleStorageServiceS3Bucket, "bucket"),
-    "AWS::SNS::Topic": (SimpleNotificationServiceSns, "alarm topic"),
+    "AWS::SNS::Topic": (SimpleNotificationServiceSns, "SNS topic"),
     "AWS::SQS::Queue": (SimpleQueueServiceSqs, "dead-letter queue"),
     "AWS::Lambda::Function": (Lambda, "function"),
     "AWS::CloudWatch::Alarm": (CloudwatchAlarm, "alarm"),
@@ -52,6 +57,10 @@ NODES: dict[str, tuple[type, str]] = {
     "AWS::DynamoDB::Table": (DynamodbTable, "table"),
     "AWS::ApiGateway::RestApi": (APIGateway, "REST API (SigV4)"),
     "Custom::PromptSync": (Cloudformation, "prompts-as-code sync"),
+    "AWS::StepFunctions::StateMachine": (StepFunctions, "workflow"),
+    "AWS::Events::Rule": (Eventbridge, "document-arrived rule"),
+    "AWS::Cognito::UserPool": (Cognito, "annotators"),
+    "AWS::SageMaker::Workteam": (SagemakerGroundTruth, "Ground Truth workteam"),
 }
 
 
@@ -90,7 +99,9 @@ def draw(env: str, output: Path) -> None:
             counts = Counter(
                 resource["Type"]
                 for logical_id, resource in template["Resources"].items()
-                if "CustomResourceProvider" not in logical_id  # aws-cdk-lib's deployment-time helpers
+                # aws-cdk-lib's deployment-time helpers are not part of the platform
+                if "CustomResourceProvider" not in logical_id
+                and not logical_id.startswith("BucketNotificationsHandler")
             )
             with Cluster(f"{stack} stack"):
                 nodes = [
@@ -105,7 +116,7 @@ def draw(env: str, output: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="prod")
+    parser.add_argument("--env", default="staging")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "architecture.png")
     args = parser.parse_args()
     draw(args.env, args.output)
