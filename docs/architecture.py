@@ -71,6 +71,11 @@ def synthesize(env: str, outdir: Path) -> dict[str, dict[str, Any]]:
     return {stack.name: stack.template() for stack in synthesized_stacks(outdir)}
 
 
+def _is_cdk_helper(logical_id: str) -> bool:
+    """aws-cdk-lib's deployment-time helpers, which are not part of the platform."""
+    return "CustomResourceProvider" in logical_id or logical_id.startswith("BucketNotificationsHandler")
+
+
 def cross_stack_edges(templates: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
     """(producer, consumer) for every cross-stack reference in the templates."""
     edges = set()
