@@ -132,16 +132,16 @@ class DataPrepStack(Stack):
             Duration.minutes(5),
             {"TABLE_NAME": self.table.table_name},
         )
+        self.undelivered_notifications = dead_letter_queue(
+            self,
+            "TextractNotificationsDlq",
+            encryption_key=data_key,
+            owner="the Textract completion subscription",
+            for_lambda=False,
+        )
         self.textract_topic.add_subscription(
             subscriptions.LambdaSubscription(
-                self.textract_callback.function,
-                dead_letter_queue=dead_letter_queue(
-                    self,
-                    "TextractNotificationsDlq",
-                    encryption_key=data_key,
-                    owner="the Textract completion subscription",
-                    for_lambda=False,
-                ),
+                self.textract_callback.function, dead_letter_queue=self.undelivered_notifications
             )
         )
 
@@ -240,6 +240,9 @@ class DataPrepStack(Stack):
             )
         )
 
+        self.unstarted_documents = dead_letter_queue(
+            self, "UnstartedDocumentsDlq", encryption_key=data_key, owner="the document-arrived rule", for_lambda=False
+        )
         starter_role = ManagedPolicyRole(self, "StarterRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
         events.Rule(
             self,
@@ -256,19 +259,32 @@ class DataPrepStack(Stack):
                     role=starter_role,
                     retry_attempts=8,
                     max_event_age=Duration.hours(24),
-                    dead_letter_queue=dead_letter_queue(
-                        self,
-                        "UnstartedDocumentsDlq",
-                        encryption_key=data_key,
-                        owner="the document-arrived rule",
-                        for_lambda=False,
-                    ),
+                    dead_letter_queue=self.unstarted_documents,
                 )
             ],
         )
-        for construct_id, metric in (
-            ("FailedExecutionsAlarm", self.state_machine.metric_failed(period=Duration.minutes(5))),
-            ("TimedOutExecutionsAlarm", self.state_machine.metric_timed_out(period=Duration.minutes(5))),
+        five_minutes = Duration.minutes(5)
+        for construct_id, metric, what in (
+            (
+                "FailedExecutionsAlarm",
+                self.state_machine.metric_failed(period=five_minutes),
+                "a document failed or was quarantined; see quarantine/",
+            ),
+            (
+                "TimedOutExecutionsAlarm",
+                self.state_machine.metric_timed_out(period=five_minutes),
+                "a document's workflow timed out",
+            ),
+            (
+                "UnstartedDocumentsAlarm",
+                self.unstarted_documents.metric_approximate_number_of_messages_visible(period=five_minutes),
+                "documents arrived but their workflow could not be started",
+            ),
+            (
+                "UndeliveredNotificationsAlarm",
+                self.undelivered_notifications.metric_approximate_number_of_messages_visible(period=five_minutes),
+                "Textract completions could not be delivered; their documents wait until the task times out",
+            ),
         ):
             alarm_topic.notify_on(
                 metric.create_alarm(
@@ -276,7 +292,7 @@ class DataPrepStack(Stack):
                     construct_id,
                     threshold=1,
                     evaluation_periods=1,
-                    alarm_description=f"{self.node.path}: a document failed or was quarantined; see quarantine/",
+                    alarm_description=f"{self.node.path}: {what}",
                     comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                     treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 )

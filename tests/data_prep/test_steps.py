@@ -9,6 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from data_prep.steps import Document, DocumentError, classify, enrich, extract_text, quarantine, transform
@@ -178,3 +180,20 @@ def test_document_round_trips_through_the_state_machine_payload(aws: dict[str, A
     put(aws["s3"], "incoming/faq/a.txt", b"x")
     document = classify(aws["s3"], RAW, "incoming/faq/a.txt", None)
     assert Document.from_dict(json.loads(json.dumps(document.__dict__))) == document
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(st.binary(max_size=300), st.text(max_size=200).map(str.encode), st.just(b'[{"a": 1}, "x"]')),
+    suffix=st.sampled_from([".txt", ".json", ".jsonl", ".csv", ".md", ".pdf", ".bin", ""]),
+)
+def test_any_document_becomes_text_or_a_document_error(aws: dict[str, Any], body: bytes, suffix: str) -> None:
+    key = f"incoming/fuzz/doc{suffix}"
+    put(aws["s3"], key, body)
+    try:
+        document = classify(aws["s3"], RAW, key, None)
+        if document.route == "text":
+            text_key = extract_text(aws["s3"], document)["text_key"]
+            assert aws["s3"].get_object(Bucket=RAW, Key=text_key)["Body"].read().strip()
+    except DocumentError as error:
+        assert str(error)
