@@ -96,7 +96,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---|")
     for name, seconds, cold, resources, note in rows:
         print(
-            f"| {name} | {seconds:.2f} | {seconds / floor:.1f}x | {cold:.2f} | {cold / cold_floor:.2f}x "
+            f"| {name} | {seconds:.3f} | {seconds / floor:.0f}x | {cold:.2f} | {cold / cold_floor:.2f}x "
             f"| {resources} | {note} |"
         )
     print("\n| stack | resources |\n|---|---:|")
