@@ -7,8 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from llmops_constructs.acknowledge import acknowledge_all
-from llmops_constructs.removal import removal_policy
+from llmops_constructs.secure_table import secure_table
 from prompt_catalog.store import LIST_INDEX
 
 
@@ -17,28 +16,14 @@ class PromptCatalogTable(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
+        self.table = secure_table(
             self,
             "Table",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=encryption_key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=retain,
-            removal_policy=removal_policy(retain),
-        )
-        acknowledge_all(
-            self.table,
-            [
-                "NIST.800.53.R5::NIST.800.53.R5-DynamoDBInBackupPlan",
-                "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan",
-            ],
-            "Point-in-time recovery keeps 35 days of continuous backups and deletion protection guards prod; "
-            "long-term copies belong to the organisation's AWS Backup policy, not to this stack",
+            retain=retain,
+            sort_key="sk",
+            backup_reason="Point-in-time recovery keeps 35 days of continuous backups and deletion protection "
+            "guards prod; long-term copies belong to the organisation's AWS Backup policy, not to this stack",
         )
         self.table.add_global_secondary_index(
             index_name=LIST_INDEX,

@@ -17,7 +17,6 @@ from typing import Any
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -31,7 +30,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from llmops_constructs.acknowledge import acknowledge, acknowledge_all, wildcard_resource_finding
+from llmops_constructs.acknowledge import acknowledge, wildcard_resource_finding
 from llmops_constructs.alarm_topic import AlarmTopic
 from llmops_constructs.dead_letter_queue import dead_letter_queue
 from llmops_constructs.isolated_network import IsolatedNetwork
@@ -39,6 +38,7 @@ from llmops_constructs.managed_policy_role import ManagedPolicyRole
 from llmops_constructs.removal import removal_policy
 from llmops_constructs.retention import retention_days
 from llmops_constructs.secure_function import LAMBDA_ROOT, SecureFunction
+from llmops_constructs.secure_table import secure_table
 from stacks.config import EnvironmentConfig
 from stacks.data_lake_stack import DataLakeStack
 
@@ -66,28 +66,14 @@ class DataPrepStack(Stack):
         self._config, self._network, self._logs_key, self._alarm_topic = config, network, logs_key, alarm_topic
         self._data_lake = data_lake
         raw, curated, artifacts = data_lake.raw, data_lake.curated, data_lake.artifacts
-        self.table = dynamodb.Table(
+        self.table = secure_table(
             self,
             "ProcessingTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=data_key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
+            retain=retain,
             time_to_live_attribute="expires_at",
-            deletion_protection=retain,
-            removal_policy=removal_policy(retain),
-        )
-        acknowledge_all(
-            self.table,
-            [
-                "NIST.800.53.R5::NIST.800.53.R5-DynamoDBInBackupPlan",
-                "HIPAA.Security::HIPAA.Security-DynamoDBInBackupPlan",
-            ],
-            "The table holds only in-flight Textract tokens and content fingerprints, rebuilt by re-running "
-            "documents; point-in-time recovery covers it",
+            backup_reason="The table holds only in-flight Textract tokens and content fingerprints, rebuilt by "
+            "re-running documents; point-in-time recovery covers it",
         )
 
         self.textract_topic = sns.Topic(self, "TextractTopic", master_key=data_key, enforce_ssl=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -11,32 +10,11 @@ import pytest
 from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from data_prep.steps import Document, DocumentError, classify, enrich, extract_text, quarantine, transform
+from tests.data_prep.conftest import CURATED, RAW, REGION, TABLE
 
-RAW, CURATED, TABLE, REGION = "raw", "curated", "processing", "eu-west-1"
 PII_TEXT = "Jane Doe lives at 1 Main Street. Call 555-0100."
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (RAW, CURATED):
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        )
-        yield {"s3": s3, "dynamodb": dynamodb}
 
 
 def put(s3: Any, key: str, body: bytes) -> str:

@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from data_prep.steps import Document
 from data_prep.textract_jobs import complete_job, start_job
+from tests.data_prep.conftest import RAW, REGION, TABLE
 
-REGION, TABLE, RAW = "eu-west-1", "processing", "raw"
 BLOCKS = json.loads((Path(__file__).parent / "fixtures" / "textract_two_column_two_pages.json").read_text())["Blocks"]
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:textract"
 ROLE = "arn:aws:iam::123456789012:role/textract"
 DOCUMENT = Document(RAW, "incoming/reports/q3.pdf", "v1", 1234, "reports", "d" * 32, "textract")
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(key, "testing")
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=RAW, CreateBucketConfiguration={"LocationConstraint": REGION})
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        )
-        yield {"s3": s3, "dynamodb": dynamodb}
 
 
 def stubbed(service: str) -> tuple[Any, Stubber]:
