@@ -34,7 +34,8 @@ INCOMING = "incoming/"
 TEXTRACT_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 TEXT_SUFFIXES = {".txt", ".md", ".json", ".jsonl", ".csv"}
 PII_LANGUAGES = {"en", "es"}  # DetectPiiEntities' languages
-MAX_TEXT_BYTES = 50 * 1024 * 1024
+# Comprehend is called synchronously in 100 KB pieces: 5 MB is about 100 calls, well inside a step's time.
+MAX_TEXT_BYTES = 5 * 1024 * 1024
 
 
 class DocumentError(Exception):
@@ -48,7 +49,7 @@ class Document:
     version_id: str | None
     size: int
     dataset: str
-    document_id: str
+    document_id: str  # of the source object, the same for all its versions: its records are replaced
     route: str  # "textract" | "text"
 
     @classmethod
@@ -56,8 +57,13 @@ class Document:
         return cls(**{field: data.get(field) for field in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
     @property
+    def version_token(self) -> str:
+        """Identifies this version of the document (Textract's idempotency token, the work prefix)."""
+        return hashlib.sha256(f"{self.document_id}@{self.version_id or ''}".encode()).hexdigest()[:32]
+
+    @property
     def work_prefix(self) -> str:
-        return f"work/{self.document_id}/"
+        return f"work/{self.version_token}/"
 
 
 def _now() -> str:
@@ -82,14 +88,13 @@ def classify(s3: Any, bucket: str, key: str, version_id: str | None) -> Document
         raise DocumentError(f"unsupported document type {suffix or '(none)'!r}")
     if route == "text" and size > MAX_TEXT_BYTES:
         raise DocumentError(f"{size} bytes of text is over the {MAX_TEXT_BYTES}-byte limit")
-    identity = f"{bucket}/{key}@{head.get('VersionId') or version_id or ''}"
     return Document(
         bucket=bucket,
         key=key,
         version_id=head.get("VersionId") or version_id,
         size=size,
         dataset=key.split("/")[1],
-        document_id=hashlib.sha256(identity.encode()).hexdigest()[:32],
+        document_id=hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:32],
         route=route,
     )
 
@@ -173,7 +178,10 @@ def enrich(
     classifier_endpoint_arn: str | None = None,
 ) -> dict[str, Any]:
     """Language, entities and PII with Amazon Comprehend; the redacted text stays in the raw zone."""
-    text = _read(s3, document.bucket, text_key).decode()
+    raw_text = _read(s3, document.bucket, text_key)
+    if len(raw_text) > MAX_TEXT_BYTES:  # Textract output is only measured here
+        raise DocumentError(f"{len(raw_text)} bytes of text is over the {MAX_TEXT_BYTES}-byte limit")
+    text = raw_text.decode()
     pieces = split_utf8(text)
     languages = comprehend.detect_dominant_language(Text=pieces[0].text)["Languages"]
     language = max(languages, key=lambda item: item["Score"])["LanguageCode"] if languages else "und"

@@ -37,8 +37,8 @@ def start_job(
     common = {
         "DocumentLocation": location,
         "NotificationChannel": {"SNSTopicArn": topic_arn, "RoleArn": role_arn},
-        "JobTag": document.document_id,
-        "ClientRequestToken": document.document_id,  # a re-run of the same version reuses the job
+        "JobTag": document.version_token,
+        "ClientRequestToken": document.version_token,  # a re-run of the same version reuses the job
     }
     if mode == "analysis":
         job_id: str = textract.start_document_analysis(FeatureTypes=["TABLES", "FORMS"], **common)["JobId"]

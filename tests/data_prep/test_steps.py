@@ -36,7 +36,7 @@ def comprehend(language: str = "en", pii: list[dict[str, Any]] | None = None, pi
     return client, stubber
 
 
-def test_routes_by_type_and_identifies_each_version(aws: dict[str, Any]) -> None:
+def test_routes_by_type_and_tells_versions_apart(aws: dict[str, Any]) -> None:
     s3 = aws["s3"]
     v1 = put(s3, "incoming/manuals/guide.pdf", b"%PDF-1.7 ...")
     v2 = put(s3, "incoming/manuals/guide.pdf", b"%PDF-1.7 changed")
@@ -45,7 +45,9 @@ def test_routes_by_type_and_identifies_each_version(aws: dict[str, Any]) -> None
         classify(s3, RAW, "incoming/manuals/guide.pdf", v2),
     )
     assert (first.route, first.dataset) == ("textract", "manuals")
-    assert first.document_id != second.document_id
+    assert first.document_id == second.document_id  # records of the source are replaced by its new version
+    assert first.version_token != second.version_token
+    assert first.work_prefix != second.work_prefix
     put(s3, "incoming/faq/a.txt", b"hello")
     assert classify(s3, RAW, "incoming/faq/a.txt", None).route == "text"
 
@@ -175,3 +177,17 @@ def test_any_document_becomes_text_or_a_document_error(aws: dict[str, Any], body
             assert aws["s3"].get_object(Bucket=RAW, Key=text_key)["Body"].read().strip()
     except DocumentError as error:
         assert str(error)
+
+
+def test_a_new_version_replaces_its_sources_records(aws: dict[str, Any]) -> None:
+    first = run_to_curated(aws, "incoming/faq/policy.txt", b"Refunds within 14 days.")
+    second = run_to_curated(aws, "incoming/faq/policy.txt", b"Refunds within 30 days.")
+    assert first["retrieval_key"] == second["retrieval_key"]
+    [record] = curated_lines(aws["s3"], second["retrieval_key"])
+    assert record["text"] == "Refunds within 30 days."
+
+
+def test_text_too_large_for_synchronous_comprehend_is_refused(aws: dict[str, Any]) -> None:
+    put(aws["s3"], "incoming/big/a.txt", b"word " * (1024 * 1024 + 1))
+    with pytest.raises(DocumentError, match="bytes of text is over the 5242880-byte limit"):
+        classify(aws["s3"], RAW, "incoming/big/a.txt", None)

@@ -33,8 +33,8 @@ def start(aws: dict[str, Any], mode: str = "text") -> str:
     expected = {
         "DocumentLocation": {"S3Object": {"Bucket": RAW, "Name": DOCUMENT.key, "Version": "v1"}},
         "NotificationChannel": {"SNSTopicArn": TOPIC, "RoleArn": ROLE},
-        "JobTag": DOCUMENT.document_id,
-        "ClientRequestToken": DOCUMENT.document_id,
+        "JobTag": DOCUMENT.version_token,
+        "ClientRequestToken": DOCUMENT.version_token,
     }
     if mode == "analysis":
         expected["FeatureTypes"] = ["TABLES", "FORMS"]
