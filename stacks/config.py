@@ -250,17 +250,49 @@ class ObservabilityConfig(_Model):
         return value
 
 
+def accelerators_per_instance(instance_type: str) -> int:
+    """GPUs, or Trainium chips, of a training instance type."""
+    family, size = instance_type.split(".")[1:3]
+    if family.startswith("trn"):
+        return 1 if size == "2xlarge" else 16
+    if family in ("p4d", "p4de", "p5", "p5e", "p5en"):
+        return 8
+    return {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}.get(size, 1)
+
+
 class TrainingConfig(_Model):
     accelerator: Literal["gpu", "trainium"] = "gpu"
     instance_type: str = "ml.g5.2xlarge"
     instance_count: PositiveInt = 1
+    method: Literal["full", "lora", "qlora", "prompt-tuning", "prefix-tuning", "llama-adapter"] = "lora"
+    distributed: bool = False
 
     @field_validator("instance_type")
     @classmethod
     def _family(cls, value: str, info: ValidationInfo) -> str:
+        if _instance_family(value) in INFERENTIA2_FAMILIES:
+            raise ValueError(f"{value!r} is an Inferentia2 instance: it serves models but cannot train them")
         if info.data.get("accelerator") == "trainium":
             return _check_instance_type(value, TRAINIUM_FAMILIES, "a Trainium training")
         return _check_instance_type(value, GPU_TRAINING_FAMILIES, "a GPU training")
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str, info: ValidationInfo) -> str:
+        if value == "qlora" and info.data.get("accelerator") == "trainium":
+            raise ValueError("'qlora' needs bitsandbytes 4-bit kernels, which Trainium does not run; use 'lora'")
+        return value
+
+    @field_validator("distributed")
+    @classmethod
+    def _devices(cls, value: bool, info: ValidationInfo) -> bool:
+        instance_type, count = info.data.get("instance_type"), info.data.get("instance_count")
+        if value and instance_type and count and accelerators_per_instance(instance_type) * count < 2:
+            raise ValueError(
+                f"a distributed run needs at least two devices; {count} x {instance_type} has "
+                f"{accelerators_per_instance(instance_type) * count}"
+            )
+        return value
 
 
 class HostingConfig(_Model):

@@ -53,6 +53,20 @@ def test_defaults_fill_in_what_an_environment_leaves_out() -> None:
     assert dev_env.hosting.min_instances == 0  # no always-on endpoint by default
 
 
+@pytest.mark.parametrize(
+    "training",
+    [
+        {"instance_type": "ml.g5.2xlarge", "instance_count": 2, "distributed": True},
+        {"instance_type": "ml.g5.12xlarge", "distributed": True},
+        {"accelerator": "trainium", "instance_type": "ml.trn1.32xlarge", "method": "lora", "distributed": True},
+    ],
+)
+def test_distributed_runs_with_two_or_more_devices_are_accepted(training: dict[str, Any]) -> None:
+    raw = copy.deepcopy(VALID)
+    dev(raw)["training"] = training
+    assert load_platform_config(raw).environment("dev").training.distributed
+
+
 def test_config_is_frozen() -> None:
     config = load_platform_config(VALID)
     with pytest.raises(ValueError, match="frozen"):
@@ -103,6 +117,29 @@ MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         lambda raw: dev(raw).update(training={"accelerator": "trainium", "instance_type": "ml.p4d.24xlarge"}),
         "environments.dev.training.instance_type: 'ml.p4d.24xlarge' is not a Trainium training instance type; "
         "expected one of ml.trn1.*, ml.trn1n.*, ml.trn2.*",
+    ),
+    (
+        "QLoRA on Trainium",
+        lambda raw: dev(raw).update(
+            training={"accelerator": "trainium", "instance_type": "ml.trn1.32xlarge", "method": "qlora"}
+        ),
+        "environments.dev.training.method: 'qlora' needs bitsandbytes 4-bit kernels, which Trainium does not run",
+    ),
+    (
+        "Inferentia instance for training",
+        lambda raw: dev(raw).update(training={"instance_type": "ml.inf2.24xlarge"}),
+        "environments.dev.training.instance_type: 'ml.inf2.24xlarge' is an Inferentia2 instance: it serves models "
+        "but cannot train them",
+    ),
+    (
+        "distributed run with one device",
+        lambda raw: dev(raw).update(training={"instance_type": "ml.g5.2xlarge", "distributed": True}),
+        "environments.dev.training.distributed: a distributed run needs at least two devices; 1 x ml.g5.2xlarge has 1",
+    ),
+    (
+        "unknown fine-tuning method",
+        lambda raw: dev(raw).update(training={"method": "dora"}),
+        "environments.dev.training.method: 'dora' is invalid; input should be 'full', 'lora', 'qlora',",
     ),
     (
         "negative count",
