@@ -1,0 +1,1 @@
+"""SageMaker pipeline definitions and the scripts their jobs run."""
