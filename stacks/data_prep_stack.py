@@ -16,14 +16,12 @@ from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
@@ -32,6 +30,7 @@ from constructs import Construct
 
 from llmops_constructs.acknowledge import acknowledge, wildcard_resource_finding
 from llmops_constructs.alarm_topic import AlarmTopic
+from llmops_constructs.annotator_workforce import AnnotatorWorkforce
 from llmops_constructs.dead_letter_queue import dead_letter_queue
 from llmops_constructs.isolated_network import IsolatedNetwork
 from llmops_constructs.managed_policy_role import ManagedPolicyRole
@@ -421,8 +420,8 @@ class DataPrepStack(Stack):
     def _labeling(
         self, config: EnvironmentConfig, artifacts: s3.IBucket, data_key: kms.IKey, guarded: Any, done: sfn.State
     ) -> sfn.IChainable:
-        """Ground Truth on the document's passages: a private Cognito workforce labels them, the
-        consolidated labels become fine-tuning records."""
+        """Ground Truth on the document's passages: a private workforce labels them, the consolidated
+        labels become fine-tuning records."""
         labeling = config.data_prep.labeling
         environment = {"LABELING_TASK": labeling.task, "LABELS": json.dumps(list(labeling.labels))}
         pre = self._function(
@@ -445,51 +444,8 @@ class DataPrepStack(Stack):
         data_key.grant(post.role, "kms:Decrypt")
 
         retain = config.retains_data
-        annotators = cognito.UserPool(
-            self,
-            "Annotators",
-            self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True),
-            mfa=cognito.Mfa.REQUIRED,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            password_policy=cognito.PasswordPolicy(
-                min_length=14,
-                require_digits=True,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(3),
-            ),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            removal_policy=removal_policy(retain),
-        )
-        acknowledge(
-            annotators,
-            "AwsSolutions::AwsSolutions-COG8",
-            "Invited annotators only (no self sign-up) with MFA; the Plus feature plan's threat protection is a "
-            "per-deployment cost choice",
-        )
-        client = annotators.add_client("LabelingPortal", generate_secret=True)
-        group = cognito.CfnUserPoolGroup(
-            self,
-            "AnnotatorGroup",
-            user_pool_id=annotators.user_pool_id,
-            group_name="annotators",
-            description="Ground Truth annotators",
-        )
-        workteam = sagemaker.CfnWorkteam(
-            self,
-            "Workteam",
-            description="Private annotators of the data-preparation workflow",
-            member_definitions=[
-                sagemaker.CfnWorkteam.MemberDefinitionProperty(
-                    cognito_member_definition=sagemaker.CfnWorkteam.CognitoMemberDefinitionProperty(
-                        cognito_user_pool=annotators.user_pool_id,
-                        cognito_client_id=client.user_pool_client_id,
-                        cognito_user_group=group.group_name or "annotators",
-                    )
-                )
-            ],
+        workforce = AnnotatorWorkforce(
+            self, "Workforce", description="Private annotators of the data-preparation workflow", retain=retain
         )
         labeling_role = ManagedPolicyRole(
             self,
@@ -560,7 +516,7 @@ class DataPrepStack(Stack):
                     "RoleArn": labeling_role.role_arn,
                     "LabelCategoryConfigS3Uri.$": "$.labeling_input.labels_uri",
                     "HumanTaskConfig": {
-                        "WorkteamArn": workteam.attr_workteam_arn,
+                        "WorkteamArn": workforce.workteam_arn,
                         "UiConfig": {"UiTemplateS3Uri.$": "$.labeling_input.template_uri"},
                         "PreHumanTaskLambdaArn": pre.function.function_arn,
                         "TaskTitle": "Label document passages",
