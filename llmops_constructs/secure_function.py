@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Duration, Stack
@@ -55,6 +56,18 @@ class PowertoolsLayer(Construct):
         return layer.layer
 
 
+@dataclass(frozen=True)
+class FunctionPlatform:
+    """Where the platform's functions run and report; built once per environment, used by every stack."""
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    security_groups: tuple[ec2.ISecurityGroup, ...]
+    encryption_key: kms.IKey  # log groups, dead-letter queues, environment variables
+    alarm_topic: AlarmTopic
+    log_retention: logs.RetentionDays
+
+
 class SecureFunction(Construct):
     """A Python Lambda function with the platform's defaults.
 
@@ -72,12 +85,7 @@ class SecureFunction(Construct):
         *,
         code_dir: Path,
         description: str,
-        encryption_key: kms.IKey,
-        vpc: ec2.IVpc,
-        subnets: ec2.SubnetSelection,
-        security_groups: Sequence[ec2.ISecurityGroup],
-        alarm_topic: AlarmTopic,
-        log_retention: logs.RetentionDays,
+        platform: FunctionPlatform,
         memory_size: int = 256,
         timeout: Duration = DEFAULT_TIMEOUT,
         reserved_concurrency: int = 5,
@@ -87,9 +95,12 @@ class SecureFunction(Construct):
         shared_packages: Sequence[Path] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        encryption_key = platform.encryption_key
         if not (code_dir / f"{handler.split('.')[0]}.py").is_file():
             raise ValueError(f"{construct_id}: {code_dir} has no {handler.split('.')[0]}.py for handler {handler!r}")
-        self.log_group = logs.LogGroup(self, "LogGroup", encryption_key=encryption_key, retention=log_retention)
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", encryption_key=encryption_key, retention=platform.log_retention
+        )
         self.dead_letter_queue = dead_letter_queue(
             self,
             "DeadLetterQueue",
@@ -123,9 +134,9 @@ class SecureFunction(Construct):
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=max_async_retries,
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
-            vpc=vpc,
-            vpc_subnets=subnets,
-            security_groups=list(security_groups),
+            vpc=platform.vpc,
+            vpc_subnets=platform.subnets,
+            security_groups=list(platform.security_groups),
             environment_encryption=encryption_key,
             environment={
                 "POWERTOOLS_SERVICE_NAME": construct_id,
@@ -134,21 +145,17 @@ class SecureFunction(Construct):
                 **(environment or {}),
             },
         )
-        self._alarm(
-            alarm_topic, "ErrorsAlarm", self.function.metric_errors(period=Duration.minutes(5)), "invocations failed"
-        )
-        self._alarm(
-            alarm_topic,
-            "ThrottlesAlarm",
-            self.function.metric_throttles(period=Duration.minutes(5)),
-            "invocations were throttled",
-        )
-        self._alarm(
-            alarm_topic,
-            "DeadLettersAlarm",
-            self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            "events are waiting in the dead-letter queue",
-        )
+        five_minutes = Duration.minutes(5)
+        for alarm_id, metric, what in (
+            ("ErrorsAlarm", self.function.metric_errors(period=five_minutes), "invocations failed"),
+            ("ThrottlesAlarm", self.function.metric_throttles(period=five_minutes), "invocations were throttled"),
+            (
+                "DeadLettersAlarm",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=five_minutes),
+                "events are waiting in the dead-letter queue",
+            ),
+        ):
+            self._alarm(platform.alarm_topic, alarm_id, metric, what)
 
     def _grant_runtime_permissions(self) -> None:
         """What AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole give, scoped down."""

@@ -29,14 +29,11 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from llmops_constructs.acknowledge import acknowledge, wildcard_resource_finding
-from llmops_constructs.alarm_topic import AlarmTopic
 from llmops_constructs.annotator_workforce import AnnotatorWorkforce
 from llmops_constructs.dead_letter_queue import dead_letter_queue
-from llmops_constructs.isolated_network import IsolatedNetwork
 from llmops_constructs.managed_policy_role import ManagedPolicyRole
 from llmops_constructs.removal import removal_policy
-from llmops_constructs.retention import retention_days
-from llmops_constructs.secure_function import LAMBDA_ROOT, SecureFunction
+from llmops_constructs.secure_function import LAMBDA_ROOT, FunctionPlatform, SecureFunction
 from llmops_constructs.secure_table import secure_table
 from stacks.config import EnvironmentConfig
 from stacks.data_lake_stack import DataLakeStack
@@ -52,9 +49,7 @@ class DataPrepStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: IsolatedNetwork,
-        logs_key: kms.IKey,
-        alarm_topic: AlarmTopic,
+        functions: FunctionPlatform,
         data_key: kms.IKey,
         data_lake: DataLakeStack,
         **kwargs: Any,
@@ -62,7 +57,8 @@ class DataPrepStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         settings = config.data_prep
         retain = config.retains_data
-        self._config, self._network, self._logs_key, self._alarm_topic = config, network, logs_key, alarm_topic
+        self._functions = functions
+        alarm_topic = functions.alarm_topic
         self._data_lake = data_lake
         raw, curated, artifacts = data_lake.raw, data_lake.curated, data_lake.artifacts
         self.table = secure_table(
@@ -195,8 +191,8 @@ class DataPrepStack(Stack):
         self.workflow_logs = logs.LogGroup(
             self,
             "WorkflowLogs",
-            encryption_key=logs_key,
-            retention=retention_days(config.observability.log_retention_days),
+            encryption_key=functions.encryption_key,
+            retention=functions.log_retention,
             removal_policy=removal_policy(retain),
         )
         self.state_machine = sfn.StateMachine(
@@ -291,12 +287,7 @@ class DataPrepStack(Stack):
             construct_id,
             code_dir=LAMBDA_ROOT / folder,
             description=description,
-            encryption_key=self._logs_key,
-            vpc=self._network.vpc,
-            subnets=self._network.subnets,
-            security_groups=[self._network.workload_security_group],
-            alarm_topic=self._alarm_topic,
-            log_retention=retention_days(self._config.observability.log_retention_days),
+            platform=self._functions,
             memory_size=1024,
             timeout=timeout,
             reserved_concurrency=10,

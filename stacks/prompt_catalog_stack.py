@@ -7,17 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, CustomResource, Duration, Stack
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from llmops_constructs.acknowledge import acknowledge
-from llmops_constructs.alarm_topic import AlarmTopic
 from llmops_constructs.iam_rest_api import IamRestApi
-from llmops_constructs.isolated_network import IsolatedNetwork
 from llmops_constructs.platform_key import PlatformKey
 from llmops_constructs.prompt_catalog_table import PromptCatalogTable
-from llmops_constructs.retention import retention_days
-from llmops_constructs.secure_function import LAMBDA_ROOT, SecureFunction
+from llmops_constructs.secure_function import LAMBDA_ROOT, FunctionPlatform, SecureFunction
 from prompt_catalog.api import ROUTES as API_ROUTES
 from stacks.config import EnvironmentConfig
 
@@ -70,9 +66,7 @@ class PromptCatalogStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        network: IsolatedNetwork,
-        logs_key: kms.IKey,
-        alarm_topic: AlarmTopic,
+        functions: FunctionPlatform,
         prompt_definitions: list[dict[str, object]],
         **kwargs: object,
     ) -> None:
@@ -90,12 +84,7 @@ class PromptCatalogStack(Stack):
                 construct_id,
                 code_dir=LAMBDA_ROOT / folder,
                 description=description,
-                encryption_key=logs_key,
-                vpc=network.vpc,
-                subnets=network.subnets,
-                security_groups=[network.workload_security_group],
-                alarm_topic=alarm_topic,
-                log_retention=retention_days(config.observability.log_retention_days),
+                platform=functions,
                 memory_size=512,
                 timeout=timeout,
                 reserved_concurrency=concurrency,
@@ -124,8 +113,8 @@ class PromptCatalogStack(Stack):
             "Api",
             description="LLMOps prompt catalog (IAM-authorized)",
             function=self.api_function.function,
-            log_key=logs_key,
-            log_retention=retention_days(config.observability.log_retention_days),
+            log_key=functions.encryption_key,
+            log_retention=functions.log_retention,
             throttle_rate_limit=config.prompt_catalog.throttle_rate_limit,
             throttle_burst_limit=config.prompt_catalog.throttle_burst_limit,
             retain=retain,

@@ -7,6 +7,8 @@ from typing import Any
 from aws_cdk import Environment, Stage, Tags
 from constructs import Construct
 
+from llmops_constructs.retention import retention_days
+from llmops_constructs.secure_function import FunctionPlatform
 from stacks.config import EnvironmentConfig
 from stacks.data_lake_stack import DataLakeStack
 from stacks.data_prep_stack import DataPrepStack
@@ -41,13 +43,20 @@ class LlmOpsStage(Stage):
         self.data_lake = DataLakeStack(
             self, "DataLake", config=config, description="LLMOps platform: data lake buckets and their key"
         )
+        network = self.network.network
+        functions = FunctionPlatform(
+            vpc=network.vpc,
+            subnets=network.subnets,
+            security_groups=(network.workload_security_group,),
+            encryption_key=self.observability.key,
+            alarm_topic=self.observability.alarm_topic,
+            log_retention=retention_days(config.observability.log_retention_days),
+        )
         self.prompt_catalog = PromptCatalogStack(
             self,
             "PromptCatalog",
             config=config,
-            network=self.network.network,
-            logs_key=self.observability.key,
-            alarm_topic=self.observability.alarm_topic,
+            functions=functions,
             prompt_definitions=prompt_definitions,
             description="LLMOps platform: versioned prompt catalog, its API and prompts as code",
         )
@@ -55,9 +64,7 @@ class LlmOpsStage(Stage):
             self,
             "DataPrep",
             config=config,
-            network=self.network.network,
-            logs_key=self.observability.key,
-            alarm_topic=self.observability.alarm_topic,
+            functions=functions,
             data_key=self.data_lake.key,
             data_lake=self.data_lake,
             description="LLMOps platform: data preparation (Textract, Comprehend, transforms, Ground Truth)",

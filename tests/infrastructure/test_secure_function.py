@@ -17,13 +17,13 @@ from llmops_constructs.isolated_network import IsolatedNetwork
 from llmops_constructs.platform_key import PlatformKey
 from llmops_constructs.python_bundling import LocalPythonBundling
 from llmops_constructs.retention import retention_days
-from llmops_constructs.secure_function import POWERTOOLS_LAYER_SOURCE, SecureFunction
+from llmops_constructs.secure_function import POWERTOOLS_LAYER_SOURCE, FunctionPlatform, SecureFunction
 from tests.conftest import REPO_ROOT
 
 ECHO = Path(__file__).parent / "fixtures" / "echo_function"
 
 
-def build(app: App) -> Stack:
+def build(app: App) -> tuple[Stack, FunctionPlatform]:
     stack = Stack(app, "FunctionTest", env={"region": "eu-west-1"})
     key = PlatformKey(stack, "Key", description="test key", retain=False)
     key.allow_cloudwatch_logs()
@@ -37,29 +37,31 @@ def build(app: App) -> Stack:
         flow_log_retention=retention_days(30),
         retain=False,
     )
-    topic = AlarmTopic(stack, "Alarms", encryption_key=key.key, email=None)
+    platform = FunctionPlatform(
+        vpc=network.vpc,
+        subnets=network.subnets,
+        security_groups=(network.workload_security_group,),
+        encryption_key=key.key,
+        alarm_topic=AlarmTopic(stack, "Alarms", encryption_key=key.key, email=None),
+        log_retention=retention_days(90),
+    )
     SecureFunction(
         stack,
         "Echo",
         code_dir=ECHO,
         description="echoes its event",
-        encryption_key=key.key,
-        vpc=network.vpc,
-        subnets=network.subnets,
-        security_groups=[network.workload_security_group],
-        alarm_topic=topic,
-        log_retention=retention_days(90),
+        platform=platform,
         memory_size=512,
         timeout=Duration.seconds(20),
         reserved_concurrency=3,
     )
-    return stack
+    return stack, platform
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     app = App(context={"aws:cdk:bundling-stacks": []})
-    return Template.from_stack(build(app)).to_json()
+    return Template.from_stack(build(app)[0]).to_json()
 
 
 def _function(template: dict[str, Any]) -> dict[str, Any]:
@@ -140,20 +142,9 @@ def test_errors_throttles_and_dead_letters_alarm_to_the_topic(template: dict[str
 
 def test_a_missing_handler_file_is_a_clear_error(tmp_path: Path) -> None:
     app = App(context={"aws:cdk:bundling-stacks": []})
-    stack = build(app)
+    stack, platform = build(app)
     with pytest.raises(ValueError, match=r"has no handler\.py for handler 'handler\.handler'"):
-        SecureFunction(
-            stack,
-            "Broken",
-            code_dir=tmp_path,
-            description="x",
-            encryption_key=stack.node.find_child("Key").key,
-            vpc=stack.node.find_child("Network").vpc,
-            subnets=stack.node.find_child("Network").subnets,
-            security_groups=[],
-            alarm_topic=stack.node.find_child("Alarms"),
-            log_retention=retention_days(1),
-        )
+        SecureFunction(stack, "Broken", code_dir=tmp_path, description="x", platform=platform)
 
 
 def test_the_construct_alone_passes_the_gate(tmp_path: Path) -> None:
