@@ -51,10 +51,11 @@ lint:  $(VENV)/.installed  ## ruff and mypy only
 	ruff format --check .
 	mypy
 
-bench: deps  ## benchmarks (see bench/README.md)
+bench: deps  ## benchmarks (see README.md, Benchmarks)
 	python bench/synth.py
 	python bench/prompt_render.py
 	python bench/transform_throughput.py
+	python bench/finetune_throughput.py
 
 docs: $(VENV)/.installed  ## regenerate docs/security.md and the architecture picture
 	python -m compliance.report > docs/security.md

@@ -28,7 +28,7 @@ from diagrams.aws.compute import Lambda  # noqa: E402
 from diagrams.aws.database import DynamodbTable  # noqa: E402
 from diagrams.aws.integration import Eventbridge, SimpleNotificationServiceSns, SimpleQueueServiceSqs, StepFunctions  # noqa: E402  # noqa: E402
 from diagrams.aws.management import Cloudformation, CloudwatchAlarm, CloudwatchLogs  # noqa: E402
-from diagrams.aws.ml import SagemakerGroundTruth  # noqa: E402
+from diagrams.aws.ml import SagemakerGroundTruth, SagemakerModel, SagemakerTrainingJob  # noqa: E402
 from diagrams.aws.network import VPC, APIGateway, Endpoint, PrivateSubnet, VPCFlowLogs  # noqa: E402
 from diagrams.aws.security import (  # noqa: E402
     KMS,
@@ -58,9 +58,11 @@ NODES: dict[str, tuple[type, str]] = {
     "AWS::ApiGateway::RestApi": (APIGateway, "REST API (SigV4)"),
     "Custom::PromptSync": (Cloudformation, "prompts-as-code sync"),
     "AWS::StepFunctions::StateMachine": (StepFunctions, "workflow"),
-    "AWS::Events::Rule": (Eventbridge, "document-arrived rule"),
+    "AWS::Events::Rule": (Eventbridge, "EventBridge rule"),
     "AWS::Cognito::UserPool": (Cognito, "annotators"),
     "AWS::SageMaker::Workteam": (SagemakerGroundTruth, "Ground Truth workteam"),
+    "AWS::SageMaker::Pipeline": (SagemakerTrainingJob, "fine-tuning pipeline"),
+    "AWS::SageMaker::ModelPackageGroup": (SagemakerModel, "model registry"),
 }
 
 

@@ -47,6 +47,18 @@ def wildcard_resource_finding(scope: IConstruct, arn: str, suffix: str) -> str:
         text = f"<{resolved['Fn::GetAtt'][0]}.{resolved['Fn::GetAtt'][1]}>"
     elif isinstance(resolved, str):
         text = resolved
+    elif _pseudo_parameter_join(resolved):
+        text = "".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in resolved["Fn::Join"][1])
     else:
         text = json.dumps(resolved, separators=(",", ":"))
     return f"AwsSolutions::AwsSolutions-IAM5[Resource::{text}{suffix}]"
+
+
+def _pseudo_parameter_join(resolved: object) -> bool:
+    """``Fn::Join`` of literals and pseudo parameters, which cdk-nag writes as ``<AWS::AccountId>``."""
+    if not (isinstance(resolved, dict) and list(resolved) == ["Fn::Join"] and resolved["Fn::Join"][0] == ""):
+        return False
+    return all(
+        isinstance(part, str) or (isinstance(part, dict) and str(part.get("Ref", "")).startswith("AWS::"))
+        for part in resolved["Fn::Join"][1]
+    )

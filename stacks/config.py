@@ -260,12 +260,61 @@ def accelerators_per_instance(instance_type: str) -> int:
     return {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}.get(size, 1)
 
 
+def sagemaker_instance_types(shape: str) -> tuple[str, ...]:
+    """The instance types SageMaker's API accepts for a shape (``TrainingInstanceType`` ...), from botocore."""
+    import botocore.session
+
+    return tuple(botocore.session.get_session().get_service_model("sagemaker").shape_for(shape).enum)
+
+
+def _check_processing_instance_type(value: str) -> str:
+    if value not in sagemaker_instance_types("ProcessingInstanceType"):
+        raise ValueError(f"{value!r} is not a SageMaker processing instance type")
+    return value
+
+
+class QualityGateConfig(_Model):
+    """The evaluation metric a model must reach to be registered: perplexity at most, the others at least."""
+
+    metric: Literal["perplexity", "rouge_l", "bleu"] = "perplexity"
+    threshold: Annotated[float, Field(gt=0)] = 20.0
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric != "perplexity"
+
+    @field_validator("threshold")
+    @classmethod
+    def _range(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("metric") in ("rouge_l", "bleu") and value > 1:
+            raise ValueError(f"{value} is out of range: {info.data['metric']} lies between 0 and 1")
+        return value
+
+
+class HyperparametersConfig(_Model):
+    """Defaults of the pipeline's hyperparameter parameters; each run may override them."""
+
+    epochs: PositiveInt = 1
+    learning_rate: Annotated[float, Field(gt=0, lt=1)] = 2e-4
+    per_device_batch_size: PositiveInt = 4
+    max_seq_length: PositiveInt = 1024
+    lora_rank: PositiveInt = 16
+
+
 class TrainingConfig(_Model):
     accelerator: Literal["gpu", "trainium"] = "gpu"
     instance_type: str = "ml.g5.2xlarge"
     instance_count: PositiveInt = 1
     method: Literal["full", "lora", "qlora", "prompt-tuning", "prefix-tuning", "llama-adapter"] = "lora"
-    distributed: bool = False
+    distributed: Annotated[bool, Field(validate_default=True)] = False
+    neuron_image_uri: Annotated[str | None, Field(validate_default=True)] = None
+    preprocessing_instance_type: str = "ml.m5.large"
+    evaluation_instance_type: str = "ml.g5.2xlarge"
+    base_model_prefix: str = "base-models/default/"
+    hyperparameters: HyperparametersConfig = HyperparametersConfig()
+    quality_gate: QualityGateConfig = QualityGateConfig()
+    spot: bool = False
+    max_runtime_hours: Annotated[int, Field(ge=1, le=672)] = 24
 
     @field_validator("instance_type")
     @classmethod
@@ -273,8 +322,12 @@ class TrainingConfig(_Model):
         if _instance_family(value) in INFERENTIA2_FAMILIES:
             raise ValueError(f"{value!r} is an Inferentia2 instance: it serves models but cannot train them")
         if info.data.get("accelerator") == "trainium":
-            return _check_instance_type(value, TRAINIUM_FAMILIES, "a Trainium training")
-        return _check_instance_type(value, GPU_TRAINING_FAMILIES, "a GPU training")
+            _check_instance_type(value, TRAINIUM_FAMILIES, "a Trainium training")
+        else:
+            _check_instance_type(value, GPU_TRAINING_FAMILIES, "a GPU training")
+        if value not in sagemaker_instance_types("TrainingInstanceType"):
+            raise ValueError(f"{value!r} is not an instance type SageMaker training offers")
+        return value
 
     @field_validator("method")
     @classmethod
@@ -287,11 +340,44 @@ class TrainingConfig(_Model):
     @classmethod
     def _devices(cls, value: bool, info: ValidationInfo) -> bool:
         instance_type, count = info.data.get("instance_type"), info.data.get("instance_count")
+        if not value and count and count > 1:
+            raise ValueError(
+                f"instance_count {count} without a distributed run would train {count} unrelated copies; "
+                "set distributed to true, or instance_count to 1"
+            )
         if value and instance_type and count and accelerators_per_instance(instance_type) * count < 2:
             raise ValueError(
                 f"a distributed run needs at least two devices; {count} x {instance_type} has "
                 f"{accelerators_per_instance(instance_type) * count}"
             )
+        return value
+
+    @field_validator("neuron_image_uri")
+    @classmethod
+    def _neuron_image(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("accelerator") == "trainium":
+            raise ValueError(
+                "Trainium training needs the Neuron training container (the SageMaker SDK's data for it "
+                "is stale): set it, e.g. 763104351884.dkr.ecr.<region>.amazonaws.com/pytorch-training-neuronx:<tag>"
+            )
+        if value is not None and not re.fullmatch(
+            r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[\w./-]+:[\w.-]+", value
+        ):
+            raise ValueError(
+                f"{value!r} is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<name>:<tag>)"
+            )
+        return value
+
+    @field_validator("preprocessing_instance_type", "evaluation_instance_type")
+    @classmethod
+    def _processing(cls, value: str) -> str:
+        return _check_processing_instance_type(value)
+
+    @field_validator("base_model_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"([\w.-]+/)+", value):
+            raise ValueError(f"{value!r} is not an S3 key prefix such as 'base-models/llama-3-8b/'")
         return value
 
 

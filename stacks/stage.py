@@ -12,6 +12,7 @@ from llmops_constructs.secure_function import FunctionPlatform
 from stacks.config import EnvironmentConfig
 from stacks.data_lake_stack import DataLakeStack
 from stacks.data_prep_stack import DataPrepStack
+from stacks.fine_tuning_stack import FineTuningStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
 from stacks.prompt_catalog_stack import PromptCatalogStack
@@ -68,6 +69,16 @@ class LlmOpsStage(Stage):
             data_key=self.data_lake.key,
             data_lake=self.data_lake,
             description="LLMOps platform: data preparation (Textract, Comprehend, transforms, Ground Truth)",
+        )
+        self.fine_tuning = FineTuningStack(
+            self,
+            "FineTuning",
+            config=config,
+            network=network,
+            data_lake=self.data_lake,
+            platform_key=self.observability.key,
+            alarm_topic=self.observability.alarm_topic,
+            description="LLMOps platform: fine-tuning pipeline, model registry and approval events",
         )
         Tags.of(self).add("llmops:environment", config.name)
         for key, value in config.tags.items():

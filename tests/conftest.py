@@ -25,7 +25,7 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 # Bundling (pip installs for Lambda code and layers) is skipped: template tests do not need it.
 TEST_CONTEXT = cdk_json_context()
 ENVIRONMENTS = tuple(CDK_CONTEXT[CONTEXT_KEY]["environments"])
-STACKS = ("Observability", "Network", "DataLake", "PromptCatalog", "DataPrep")
+STACKS = ("Observability", "Network", "DataLake", "PromptCatalog", "DataPrep", "FineTuning")
 
 
 @dataclass(frozen=True)

@@ -53,12 +53,22 @@ def test_defaults_fill_in_what_an_environment_leaves_out() -> None:
     assert dev_env.hosting.min_instances == 0  # no always-on endpoint by default
 
 
+NEURON_IMAGE = "763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training-neuronx:2.8.0-neuronx-py311-sdk2.26.0"
+TRAINIUM = {"accelerator": "trainium", "instance_type": "ml.trn1.32xlarge", "neuron_image_uri": NEURON_IMAGE}
+
+
 @pytest.mark.parametrize(
     "training",
     [
         {"instance_type": "ml.g5.2xlarge", "instance_count": 2, "distributed": True},
         {"instance_type": "ml.g5.12xlarge", "distributed": True},
-        {"accelerator": "trainium", "instance_type": "ml.trn1.32xlarge", "method": "lora", "distributed": True},
+        {
+            "accelerator": "trainium",
+            "instance_type": "ml.trn1.32xlarge",
+            "method": "lora",
+            "distributed": True,
+            "neuron_image_uri": NEURON_IMAGE,
+        },
     ],
 )
 def test_distributed_runs_with_two_or_more_devices_are_accepted(training: dict[str, Any]) -> None:
@@ -74,6 +84,43 @@ def test_config_is_frozen() -> None:
 
 
 MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "Trainium without the Neuron training image",
+        lambda raw: dev(raw).update(training={"accelerator": "trainium", "instance_type": "ml.trn1.2xlarge"}),
+        "environments.dev.training.neuron_image_uri: Trainium training needs the Neuron training container",
+    ),
+    (
+        "Neuron image that is not an ECR URI",
+        lambda raw: dev(raw).update(training=TRAINIUM | {"neuron_image_uri": "pytorch-training-neuronx:latest"}),
+        "environments.dev.training.neuron_image_uri: 'pytorch-training-neuronx:latest' is not an ECR image URI",
+    ),
+    (
+        "training instance SageMaker does not offer",
+        lambda raw: dev(raw).update(training={"instance_type": "ml.p4d.xlarge"}),
+        "environments.dev.training.instance_type: 'ml.p4d.xlarge' is not an instance type SageMaker training offers",
+    ),
+    (
+        "processing instance SageMaker does not offer",
+        lambda raw: dev(raw).update(training={"evaluation_instance_type": "ml.trn1.2xlarge"}),
+        "environments.dev.training.evaluation_instance_type: 'ml.trn1.2xlarge' is not a SageMaker processing "
+        "instance type",
+    ),
+    (
+        "several instances without a distributed run",
+        lambda raw: dev(raw).update(training={"instance_type": "ml.g5.2xlarge", "instance_count": 2}),
+        "environments.dev.training.distributed: instance_count 2 without a distributed run would train 2 unrelated "
+        "copies; set distributed to true, or instance_count to 1",
+    ),
+    (
+        "quality threshold outside the metric's range",
+        lambda raw: dev(raw).update(training={"quality_gate": {"metric": "rouge_l", "threshold": 20}}),
+        "environments.dev.training.quality_gate.threshold: 20.0 is out of range: rouge_l lies between 0 and 1",
+    ),
+    (
+        "base model location that is not a key prefix",
+        lambda raw: dev(raw).update(training={"base_model_prefix": "s3://bucket/models"}),
+        "environments.dev.training.base_model_prefix: 's3://bucket/models' is not an S3 key prefix",
+    ),
     (
         "unknown key",
         lambda raw: dev(raw).update(colour="red"),
@@ -120,9 +167,7 @@ MISTAKES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "QLoRA on Trainium",
-        lambda raw: dev(raw).update(
-            training={"accelerator": "trainium", "instance_type": "ml.trn1.32xlarge", "method": "qlora"}
-        ),
+        lambda raw: dev(raw).update(training=TRAINIUM | {"method": "qlora"}),
         "environments.dev.training.method: 'qlora' needs bitsandbytes 4-bit kernels, which Trainium does not run",
     ),
     (
