@@ -24,6 +24,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
+$(VENV)/.finetune-installed: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,finetune]'
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -33,7 +37,7 @@ $(CHECKOV_VENV)/.installed: .ci/checkov-requirements.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r .ci/checkov-requirements.txt
 	touch $@
 
-deps: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed  ## install the pinned toolchain
+deps: $(VENV)/.installed $(VENV)/.finetune-installed node_modules/.installed $(CHECKOV_VENV)/.installed  ## install the pinned toolchain
 
 synth: $(VENV)/.installed node_modules/.installed  ## synthesize every environment (ENV=dev for one) through the gate
 	rm -rf cdk.out

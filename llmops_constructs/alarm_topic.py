@@ -43,6 +43,25 @@ class AlarmTopic(Construct):
             )
         self.action = cloudwatch_actions.SnsAction(self.topic)
 
+    def alarm_on_any(
+        self, scope: Construct, construct_id: str, metric: cloudwatch.IMetric, what: str
+    ) -> cloudwatch.Alarm:
+        """An alarm, in ``scope``, raised when ``metric`` counts one or more in a period, notifying this topic.
+
+        ``what`` says what happened; the description names the scope's path too."""
+        alarm = cloudwatch.Alarm(
+            scope,
+            construct_id,
+            metric=metric,
+            alarm_description=f"{scope.node.path}: {what}",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.notify_on(alarm)
+        return alarm
+
     def notify_on(self, alarm: cloudwatch.Alarm) -> None:
         """Send the alarm's ALARM and OK transitions to the topic."""
         alarm.add_alarm_action(self.action)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import tarfile
 import tempfile
 from collections.abc import Sequence
@@ -55,9 +56,13 @@ class CodeBundle(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, root: Path, members: Sequence[str]) -> None:
         super().__init__(scope, construct_id)
         content = deterministic_tarball(root, members)
-        staging = Path(tempfile.mkdtemp(prefix="llmops-code-bundle-"))
-        archive = staging / f"{hashlib.sha256(content).hexdigest()[:16]}.tar.gz"
-        archive.write_bytes(content)
+        staging = Path(tempfile.gettempdir()) / "llmops-code-bundles"  # CDK copies it into the assembly
+        staging.mkdir(exist_ok=True)
+        archive = staging / f"{hashlib.sha256(content).hexdigest()}.tar.gz"
+        if not archive.exists():
+            partial = archive.with_suffix(f".{os.getpid()}.partial")
+            partial.write_bytes(content)
+            os.replace(partial, archive)
         self.asset = s3_assets.Asset(self, "Asset", path=str(archive))
         self.s3_uri: str = self.asset.s3_object_url
         self.file_name: str = self.asset.s3_object_key.rsplit("/", 1)[-1]

@@ -115,6 +115,22 @@ class FineTuningPipeline(Construct):
             service="sagemaker", resource="pipeline", resource_name=self.pipeline_name.lower()
         )
 
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Start runs of this pipeline and follow them (what orchestration needs)."""
+        executions = Stack.of(self).format_arn(
+            service="sagemaker", resource="pipeline", resource_name=f"{self.pipeline_name.lower()}/execution/*"
+        )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:DescribePipelineExecution",
+                "sagemaker:ListPipelineExecutionSteps",
+                "sagemaker:StopPipelineExecution",
+            ],
+            resource_arns=[self.pipeline_arn, executions],
+        )
+
     def _allow_traffic_between_nodes(self) -> None:
         group = self.security_group
         group.add_ingress_rule(group, ec2.Port.all_traffic(), "between the nodes of a distributed job")

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -155,7 +154,7 @@ class SecureFunction(Construct):
                 "events are waiting in the dead-letter queue",
             ),
         ):
-            self._alarm(platform.alarm_topic, alarm_id, metric, what)
+            platform.alarm_topic.alarm_on_any(self, alarm_id, metric, what)
 
     def _grant_runtime_permissions(self) -> None:
         """What AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole give, scoped down."""
@@ -195,15 +194,3 @@ class SecureFunction(Construct):
                 f"{action} is the action family aws-cdk-lib's KMS grants use (the function's queue, "
                 "environment and the data it is granted); it is granted on named keys only, never on '*'",
             )
-
-    def _alarm(self, topic: AlarmTopic, construct_id: str, metric: cloudwatch.Metric, what: str) -> None:
-        alarm = metric.create_alarm(
-            self,
-            construct_id,
-            alarm_description=f"{self.node.path}: {what}",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        topic.notify_on(alarm)

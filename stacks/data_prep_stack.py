@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -267,17 +266,7 @@ class DataPrepStack(Stack):
                 "Textract completions could not be delivered; their documents wait until the task times out",
             ),
         ):
-            alarm_topic.notify_on(
-                metric.create_alarm(
-                    self,
-                    construct_id,
-                    threshold=1,
-                    evaluation_periods=1,
-                    alarm_description=f"{self.node.path}: {what}",
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                )
-            )
+            alarm_topic.alarm_on_any(self, construct_id, metric, what)
 
     def _function(
         self, construct_id: str, folder: str, description: str, timeout: Duration, environment: dict[str, str]

@@ -140,14 +140,4 @@ class FineTuningStack(Stack):
                 "model approvals could not be delivered to their topic",
             ),
         ):
-            alarm_topic.notify_on(
-                metric.create_alarm(
-                    self,
-                    construct_id,
-                    threshold=1,
-                    evaluation_periods=1,
-                    alarm_description=f"{self.node.path}: {what}",
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                )
-            )
+            alarm_topic.alarm_on_any(self, construct_id, metric, what)

@@ -80,13 +80,22 @@ def weights_dtype(device_type: str) -> Any:
     return torch.float32 if device_type == "cpu" else torch.bfloat16
 
 
+def dtype_option(dtype: Any) -> dict[str, Any]:
+    """``from_pretrained``'s dtype keyword: ``dtype`` since transformers 4.56, ``torch_dtype`` before
+    (the Neuron training containers ship 4.55)."""
+    import transformers
+
+    major, minor = (int(part) for part in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+
+
 def load_base(model_dir: Path, method: str, device: Any) -> Any:
     """The base model on ``device``; 4-bit NF4 for QLoRA."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     dtype = weights_dtype(device.type)
     if method != "qlora":
-        return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device)
+        return AutoModelForCausalLM.from_pretrained(model_dir, **dtype_option(dtype)).to(device)
     quantization = BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
@@ -94,7 +103,7 @@ def load_base(model_dir: Path, method: str, device: Any) -> Any:
         bnb_4bit_compute_dtype=dtype,
     )
     return AutoModelForCausalLM.from_pretrained(
-        model_dir, dtype=dtype, quantization_config=quantization, device_map={"": device}
+        model_dir, **dtype_option(dtype), quantization_config=quantization, device_map={"": device}
     )
 
 
@@ -102,9 +111,10 @@ def build_model(model_dir: Path, method: str, settings: MethodSettings, device: 
     """The model to train: the base itself for ``full``, else the base frozen under a PEFT wrapper."""
     from peft import get_peft_model, prepare_model_for_kbit_training
 
-    config = peft_config(method, settings, num_layers=0)  # fails fast on an unknown method
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     base = load_base(model_dir, method, device)
-    if config is None:
+    if method == "full":
         base.train()
         return base
     if method == "qlora":
@@ -159,7 +169,7 @@ def merged_model(base_dir: Path, adapter_dir: Path) -> Any:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(base_dir, **dtype_option(torch.float32))
     return PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
 
 
@@ -171,8 +181,8 @@ def load_trained(model_dir: Path, base_dir: Path | None, device: Any) -> Any:
     card = json.loads((model_dir / MODEL_CARD).read_text())
     dtype = weights_dtype(device.type)
     if card["layout"] in ("full", "merged"):
-        return AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device).eval()
+        return AutoModelForCausalLM.from_pretrained(model_dir, **dtype_option(dtype)).to(device).eval()
     if base_dir is None:
         raise ValueError(f"{model_dir} holds a {card['method']} adapter: the base model is needed to load it")
-    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype).to(device)
+    base = AutoModelForCausalLM.from_pretrained(base_dir, **dtype_option(dtype)).to(device)
     return PeftModel.from_pretrained(base, model_dir / card["adapter"]).eval()

@@ -65,7 +65,6 @@ def test_preprocessing_runs_from_the_bundle_alone(tmp_path: Path) -> None:
 def test_training_runs_as_the_toolkit_starts_it(tmp_path: Path) -> None:
     """The toolkit unpacks ``sagemaker_submit_directory`` into /opt/ml/code and runs ``sagemaker_program``
     from there with the job's environment (``PYTHONPATH``)."""
-    pytest.importorskip("torch")
     code = tmp_path / "code"
     with tarfile.open(fileobj=io.BytesIO(bundle())) as archive:
         archive.extractall(code, filter="data")

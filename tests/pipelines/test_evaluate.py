@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
-
 from pipelines.scripts import evaluate, train
 from pipelines.tiny_llama import save_tiny_llama
 from tests.pipelines.tiny_data import CORPUS, RECORDS, write_jsonl

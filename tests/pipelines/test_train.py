@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from pipelines.scripts import train as train_script  # noqa: E402
-from pipelines.scripts.finetune_methods import (  # noqa: E402
+from pipelines.scripts import train as train_script
+from pipelines.scripts.finetune_methods import (
     METHODS,
     MODEL_CARD,
     MethodSettings,
@@ -21,8 +20,8 @@ from pipelines.scripts.finetune_methods import (  # noqa: E402
     load_base,
     load_trained,
 )
-from pipelines.tiny_llama import save_tiny_llama  # noqa: E402
-from tests.pipelines.tiny_data import CORPUS, RECORDS, write_jsonl  # noqa: E402
+from pipelines.tiny_llama import save_tiny_llama
+from tests.pipelines.tiny_data import CORPUS, RECORDS, write_jsonl
 
 PEFT_METHODS = tuple(method for method in METHODS if method != "full")
 LEARNING_RATES = {"full": "0.02", "lora": "0.01", "qlora": "0.01"} | dict.fromkeys(PEFT_METHODS[2:], "0.1")
