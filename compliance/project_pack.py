@@ -112,6 +112,69 @@ def tasks_without_retry_and_catch(props: Properties) -> list[str]:
     )
 
 
+def _pipeline_definition(props: Properties) -> dict[str, Any] | None:
+    body = (props.get("PipelineDefinition") or {}).get("PipelineDefinitionBody")
+    if isinstance(body, dict) and "Fn::Sub" in body:
+        body = body["Fn::Sub"][0] if isinstance(body["Fn::Sub"], list) else body["Fn::Sub"]
+    if isinstance(body, dict) and "Fn::Join" in body:
+        separator, parts = body["Fn::Join"]
+        body = separator.join(part if isinstance(part, str) else "TOKEN" for part in parts)
+    if not isinstance(body, str):
+        return None
+    try:
+        parsed = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _pipeline_steps(steps: list[Any]) -> Iterator[dict[str, Any]]:
+    for step in steps:
+        if not isinstance(step, dict):
+            continue
+        yield step
+        arguments = step.get("Arguments") or {}
+        if step.get("Type") == "Condition" and isinstance(arguments, dict):
+            yield from _pipeline_steps((arguments.get("IfSteps") or []) + (arguments.get("ElseSteps") or []))
+
+
+def _job_gaps(step: dict[str, Any]) -> list[str]:
+    """What a processing or training step's job lacks: isolation, VPC, encryption at rest and in transit."""
+    arguments = step.get("Arguments") or {}
+    if step.get("Type") == "Training":
+        network = arguments
+        volume_key = (arguments.get("ResourceConfig") or {}).get("VolumeKmsKeyId")
+        output_key = (arguments.get("OutputDataConfig") or {}).get("KmsKeyId")
+        count = (arguments.get("ResourceConfig") or {}).get("InstanceCount", 1)
+    else:
+        network = arguments.get("NetworkConfig") or {}
+        volume_key = ((arguments.get("ProcessingResources") or {}).get("ClusterConfig") or {}).get("VolumeKmsKeyId")
+        output_key = (arguments.get("ProcessingOutputConfig") or {}).get("KmsKeyId")
+        count = ((arguments.get("ProcessingResources") or {}).get("ClusterConfig") or {}).get("InstanceCount", 1)
+    vpc = network.get("VpcConfig") or {}
+    gaps = {
+        "network isolation": _is_true(network.get("EnableNetworkIsolation")),
+        "VPC": bool(vpc.get("Subnets")) and bool(vpc.get("SecurityGroupIds")),
+        "volume KMS key": bool(volume_key),
+        "output KMS key": bool(output_key),
+        "inter-container encryption": not (isinstance(count, int) and count > 1)
+        or _is_true(network.get("EnableInterContainerTrafficEncryption")),
+    }
+    return [gap for gap, met in gaps.items() if not met]
+
+
+def pipeline_jobs_without_protection(props: Properties) -> list[str]:
+    """``Step: what it lacks`` for each job step of a SageMaker pipeline that misses a protection."""
+    definition = _pipeline_definition(props)
+    if definition is None:
+        return []
+    return sorted(
+        f"{step.get('Name')}: {', '.join(gaps)}"
+        for step in _pipeline_steps(definition.get("Steps") or [])
+        if step.get("Type") in ("Processing", "Training") and (gaps := _job_gaps(step))
+    )
+
+
 def global_table_recoverable(props: Properties) -> bool:
     replicas = props.get("Replicas") or []
     return bool(replicas) and all(
@@ -170,6 +233,7 @@ RULES: tuple[tuple[str, str, str, str, RuleCheck], ...] = (
 )
 
 STATE_MACHINE_RULE = "StepFunctionsTaskRetryCatch"
+PIPELINE_JOBS_RULE = "SageMakerPipelineJobProtection"
 
 
 @jsii.implements(IApplyRule)
@@ -238,6 +302,18 @@ class LlmOpsChecks(NagPack):
                     "Every Task retries transient errors with backoff and catches the rest, so no "
                     "execution fails without routing its input somewhere recoverable.",
                     lambda n: tasks_without_retry_and_catch(cfn_properties(n)) or NagRuleCompliance.COMPLIANT,
+                )
+            )
+        if resource_type == "AWS::SageMaker::Pipeline":
+            self._apply_rule(
+                _AppliedRule.of(
+                    node,
+                    PIPELINE_JOBS_RULE,
+                    "A SageMaker pipeline job lacks network isolation, VPC placement or encryption.",
+                    "cfn-lint and the stock packs cannot see inside pipeline definitions: every processing and "
+                    "training job runs network-isolated in the VPC with KMS-encrypted volumes and outputs, and "
+                    "multi-instance jobs encrypt traffic between their containers.",
+                    lambda n: pipeline_jobs_without_protection(cfn_properties(n)) or NagRuleCompliance.COMPLIANT,
                 )
             )
 

@@ -141,8 +141,10 @@ class SavedModel:
     total_parameters: int
 
 
-def save_model(model: Any, tokenizer: Any, output_dir: Path, *, method: str, base_dir: Path, merge: bool) -> SavedModel:
-    """Write the trained model in the serving layout; merging reloads the base unquantized."""
+def save_model(
+    model: Any, tokenizer: Any, output_dir: Path, *, method: str, base_dir: Path, merge: bool, dtype: Any
+) -> SavedModel:
+    """Write the trained model in the serving layout; merging reloads the base unquantized in ``dtype``."""
     output_dir.mkdir(parents=True, exist_ok=True)
     trainable, total = parameter_counts(model)
     adapter = None
@@ -155,7 +157,7 @@ def save_model(model: Any, tokenizer: Any, output_dir: Path, *, method: str, bas
         adapter = "adapter"
         layout = "adapter"
         if merge and method in MERGEABLE:
-            merged_model(base_dir, adapter_dir).save_pretrained(output_dir)
+            merged_model(base_dir, adapter_dir, dtype).save_pretrained(output_dir)
             layout = "merged"
     tokenizer.save_pretrained(output_dir)
     saved = SavedModel(method, layout, adapter, trainable, total)
@@ -163,13 +165,12 @@ def save_model(model: Any, tokenizer: Any, output_dir: Path, *, method: str, bas
     return saved
 
 
-def merged_model(base_dir: Path, adapter_dir: Path) -> Any:
-    """The base with a LoRA adapter folded into its weights, in float32 on the CPU."""
-    import torch
+def merged_model(base_dir: Path, adapter_dir: Path, dtype: Any) -> Any:
+    """The base with a LoRA adapter folded into its weights, on the CPU (host memory holds the whole model)."""
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(base_dir, **dtype_option(torch.float32))
+    base = AutoModelForCausalLM.from_pretrained(base_dir, **dtype_option(dtype))
     return PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
 
 

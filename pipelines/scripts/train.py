@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.scripts.finetune_data import Example, batches, collate, encode_all, mean_token_loss, read_jsonl
-from pipelines.scripts.finetune_methods import METHODS, MethodSettings, SavedModel, build_model, save_model
+from pipelines.scripts.finetune_methods import (
+    METHODS,
+    MethodSettings,
+    SavedModel,
+    build_model,
+    save_model,
+    weights_dtype,
+)
 
 CHECKPOINT_FILE = "checkpoint.pt"
 METRIC_NAMES = ("train_loss", "validation_loss", "validation_perplexity", "tokens_per_second", "trainable_parameters")
@@ -310,13 +317,15 @@ def train(args: argparse.Namespace) -> TrainingResult:
         result.validation_loss = mean_token_loss(
             unwrap(model), validation, args.per_device_batch_size, pad, runtime.device
         )
+        trained = unwrap(model).to("cpu") if runtime.xla else unwrap(model)  # XLA tensors do not serialise
         result.saved = save_model(
-            unwrap(model),
+            trained,
             tokenizer,
             args.output_dir,
             method=args.method,
             base_dir=args.model_dir,
             merge=args.merge_weights,
+            dtype=weights_dtype(runtime.device.type),
         )
         log_metrics(
             validation_loss=result.validation_loss,

@@ -18,6 +18,7 @@ from compliance.project_pack import (
     global_table_recoverable,
     opensearch_serverless_customer_key,
     opensearch_serverless_not_public,
+    pipeline_jobs_without_protection,
     sagemaker_data_capture_encrypted,
     sagemaker_model_in_vpc,
     sagemaker_model_network_isolation,
@@ -143,3 +144,56 @@ def test_pack_sees_l1_resources_and_state_machines(tmp_path: Path) -> None:
         "LlmOps-GlobalTableRecoverable@Pack/Table",
         "LlmOps-StepFunctionsTaskRetryCatch[Call]@Pack/Flow/Resource",
     }
+
+
+def _job(step_type: str, *, isolated: bool = True, keys: bool = True, count: int = 1, encrypted: bool = True) -> Any:
+    vpc = {"Subnets": ["${Subnet0}"], "SecurityGroupIds": ["${SecurityGroup}"]}
+    network = {"EnableNetworkIsolation": isolated, "VpcConfig": vpc, "EnableInterContainerTrafficEncryption": encrypted}
+    key = "${DataKeyArn}" if keys else None
+    if step_type == "Training":
+        arguments = network | {
+            "ResourceConfig": {"InstanceCount": count, "VolumeKmsKeyId": key},
+            "OutputDataConfig": {"KmsKeyId": key},
+        }
+    else:
+        arguments = {
+            "NetworkConfig": network,
+            "ProcessingResources": {"ClusterConfig": {"InstanceCount": count, "VolumeKmsKeyId": key}},
+            "ProcessingOutputConfig": {"KmsKeyId": key},
+        }
+    return {"Type": step_type, "Arguments": arguments}
+
+
+def test_pipeline_jobs_need_isolation_vpc_and_encryption_even_inside_conditions() -> None:
+    steps = [
+        _job("Processing") | {"Name": "Good"},
+        _job("Training", count=2, encrypted=False) | {"Name": "Train"},
+        {
+            "Name": "Check",
+            "Type": "Condition",
+            "Arguments": {
+                "IfSteps": [_job("Processing", isolated=False, keys=False) | {"Name": "Late"}],
+                "ElseSteps": [{"Name": "Stop", "Type": "Fail", "Arguments": {}}],
+            },
+        },
+    ]
+    body = json.dumps({"Version": "2020-12-01", "Steps": steps})
+    for wrapped in (body, {"Fn::Sub": [body, {"DataKeyArn": {"Ref": "Key"}}]}, {"Fn::Join": ["", [body]]}):
+        assert pipeline_jobs_without_protection({"PipelineDefinition": {"PipelineDefinitionBody": wrapped}}) == [
+            "Late: network isolation, volume KMS key, output KMS key",
+            "Train: inter-container encryption",
+        ]
+    assert pipeline_jobs_without_protection({"PipelineDefinition": {"PipelineDefinitionBody": "not json"}}) == []
+
+
+def test_pack_flags_an_unprotected_pipeline_job(tmp_path: Path) -> None:
+    stack = Stack(App(outdir=str(tmp_path)), "Pipelines")
+    body = json.dumps({"Version": "2020-12-01", "Steps": [_job("Training", isolated=False) | {"Name": "Train"}]})
+    sagemaker.CfnPipeline(
+        stack,
+        "Pipeline",
+        pipeline_name="p",
+        role_arn="arn:aws:iam::111111111111:role/r",
+        pipeline_definition={"PipelineDefinitionBody": body},
+    )
+    assert _findings(stack) == {"LlmOps-SageMakerPipelineJobProtection[Train: network isolation]@Pipelines/Pipeline"}
