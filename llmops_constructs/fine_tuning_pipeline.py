@@ -73,9 +73,8 @@ class FineTuningPipeline(Construct):
             ec2.Peer.ipv4(config.network.cidr), ec2.Port.HTTPS, "S3 gateway and interface endpoints"
         )
         self.code = CodeBundle(self, "Code", root=REPOSITORY_ROOT, members=CODE_MEMBERS)
-        self._pipeline_data_policy = pipeline_data_policy
-        self.job_role = self._job_role(data_key, [job_data_policy], job_images(config))
-        self.role = self._pipeline_role(data_key, model_package_group_name)
+        self.job_role = self._job_role(data_key, job_data_policy, job_images(config))
+        self.role = self._pipeline_role(data_key, pipeline_data_policy, model_package_group_name)
 
         subnet_ids = vpc.select_subnets(
             subnet_group_name=subnets.subnet_group_name, subnet_type=subnets.subnet_type
@@ -149,7 +148,7 @@ class FineTuningPipeline(Construct):
         )
 
     def _job_role(
-        self, data_key: kms.IKey, data_policies: Sequence[iam.IManagedPolicy], images: Sequence[str]
+        self, data_key: kms.IKey, data_policy: iam.IManagedPolicy, images: Sequence[str]
     ) -> ManagedPolicyRole:
         stack = Stack.of(self)
         role = ManagedPolicyRole(
@@ -157,7 +156,7 @@ class FineTuningPipeline(Construct):
             "JobRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="What the fine-tuning pipeline's processing and training jobs run as",
-            managed_policies=list(data_policies),
+            managed_policies=[data_policy],
         )
         data_key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         _grant_volume_encryption(role, data_key)
@@ -236,14 +235,16 @@ class FineTuningPipeline(Construct):
             )
         return role
 
-    def _pipeline_role(self, data_key: kms.IKey, model_package_group_name: str) -> ManagedPolicyRole:
+    def _pipeline_role(
+        self, data_key: kms.IKey, data_policy: iam.IManagedPolicy, model_package_group_name: str
+    ) -> ManagedPolicyRole:
         stack = Stack.of(self)
         role = ManagedPolicyRole(
             self,
             "PipelineRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="What the fine-tuning pipeline runs as: starts its jobs and registers models",
-            managed_policies=[self._pipeline_data_policy],
+            managed_policies=[data_policy],
         )
         jobs = [
             stack.format_arn(service="sagemaker", resource=kind, resource_name=f"{PIPELINE_JOB_PREFIX}*")
