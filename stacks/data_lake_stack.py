@@ -73,6 +73,7 @@ class DataLakeStack(Stack):
             acknowledge(
                 policy,
                 wildcard_resource_finding(self, bucket.bucket_arn, f"/{pattern}"),
-                f"Object-level access under the {pattern.rstrip('*')} prefix only, whose keys are per document",
+                f"Object-level access under the {pattern.rstrip('*')} prefix only, whose object keys are made "
+                "at run time (per document, run or model)",
             )
         return policy
