@@ -8,6 +8,7 @@ AWS fails instead of silently working on a developer's machine.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -29,9 +30,31 @@ def _quiet_sdk_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def _validate_each_config_once() -> None:
+    """The SDK checks its config dict against a JSON schema on every setting it reads (about 40 times
+    per pipeline), re-checking the schema itself each time: seconds per environment at synth. Our
+    config never changes, so each distinct dict is validated once; an invalid one still raises."""
+    from sagemaker.core.config.config_manager import SageMakerConfig
+
+    validate = SageMakerConfig.validate_sagemaker_config
+    if getattr(validate, "validated", None) is not None:
+        return
+    validated: set[str] = set()
+
+    def validate_once(sagemaker_config: dict[str, Any] | None = None) -> None:
+        key = json.dumps(sagemaker_config, sort_keys=True, default=str)
+        if key not in validated:
+            validate(sagemaker_config)
+            validated.add(key)
+
+    validate_once.validated = validated  # type: ignore[attr-defined]
+    SageMakerConfig.validate_sagemaker_config = staticmethod(validate_once)
+
+
 def pipeline_session(region: str, default_bucket: str) -> Any:
     """A ``PipelineSession``: SDK calls return step arguments instead of starting jobs."""
     _offline_environment(region)
+    _validate_each_config_once()
     import boto3
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
