@@ -235,6 +235,28 @@ RULES: tuple[tuple[str, str, str, str, RuleCheck], ...] = (
 STATE_MACHINE_RULE = "StepFunctionsTaskRetryCatch"
 PIPELINE_JOBS_RULE = "SageMakerPipelineJobProtection"
 
+# Rules on the parts of a resource (states of a state machine, steps of a pipeline): the check names
+# each failing part, and each becomes its own finding (``Rule[part]``).
+PART_RULES: tuple[tuple[str, str, str, str, Callable[[Properties], list[str]]], ...] = (
+    (
+        "AWS::StepFunctions::StateMachine",
+        STATE_MACHINE_RULE,
+        "A Step Functions Task state has no Retry or no Catch.",
+        "Every Task retries transient errors with backoff and catches the rest, so no "
+        "execution fails without routing its input somewhere recoverable.",
+        tasks_without_retry_and_catch,
+    ),
+    (
+        "AWS::SageMaker::Pipeline",
+        PIPELINE_JOBS_RULE,
+        "A SageMaker pipeline job lacks network isolation, VPC placement or encryption.",
+        "cfn-lint and the stock packs cannot see inside pipeline definitions: every processing and "
+        "training job runs network-isolated in the VPC with KMS-encrypted volumes and outputs, and "
+        "multi-instance jobs encrypt traffic between their containers.",
+        pipeline_jobs_without_protection,
+    ),
+)
+
 
 @jsii.implements(IApplyRule)
 class _AppliedRule:
@@ -277,8 +299,8 @@ class _AppliedRule:
 
 
 class LlmOpsChecks(NagPack):
-    """SageMaker isolation and capture encryption, AOSS policies, Step Functions error handling,
-    DynamoDB global table recoverability."""
+    """SageMaker model isolation, capture encryption and pipeline job protection, AOSS policies,
+    Step Functions error handling, DynamoDB global table recoverability."""
 
     def __init__(self, scope: Any = None) -> None:
         super().__init__(scope)
@@ -293,33 +315,20 @@ class LlmOpsChecks(NagPack):
         for rule_type, suffix, info, explanation, check in RULES:
             if rule_type == resource_type:
                 self._apply_rule(_AppliedRule.of(node, suffix, info, explanation, _compliance(check)))
-        if resource_type == "AWS::StepFunctions::StateMachine":
-            self._apply_rule(
-                _AppliedRule.of(
-                    node,
-                    STATE_MACHINE_RULE,
-                    "A Step Functions Task state has no Retry or no Catch.",
-                    "Every Task retries transient errors with backoff and catches the rest, so no "
-                    "execution fails without routing its input somewhere recoverable.",
-                    lambda n: tasks_without_retry_and_catch(cfn_properties(n)) or NagRuleCompliance.COMPLIANT,
-                )
-            )
-        if resource_type == "AWS::SageMaker::Pipeline":
-            self._apply_rule(
-                _AppliedRule.of(
-                    node,
-                    PIPELINE_JOBS_RULE,
-                    "A SageMaker pipeline job lacks network isolation, VPC placement or encryption.",
-                    "cfn-lint and the stock packs cannot see inside pipeline definitions: every processing and "
-                    "training job runs network-isolated in the VPC with KMS-encrypted volumes and outputs, and "
-                    "multi-instance jobs encrypt traffic between their containers.",
-                    lambda n: pipeline_jobs_without_protection(cfn_properties(n)) or NagRuleCompliance.COMPLIANT,
-                )
-            )
+        for rule_type, suffix, info, explanation, findings in PART_RULES:
+            if rule_type == resource_type:
+                self._apply_rule(_AppliedRule.of(node, suffix, info, explanation, _findings(findings)))
 
 
 def _compliance(check: RuleCheck) -> Callable[[CfnResource], NagRuleCompliance]:
     def apply(node: CfnResource) -> NagRuleCompliance:
         return NagRuleCompliance.COMPLIANT if check(cfn_properties(node)) else NagRuleCompliance.NON_COMPLIANT
+
+    return apply
+
+
+def _findings(findings: Callable[[Properties], list[str]]) -> Callable[[CfnResource], Any]:
+    def apply(node: CfnResource) -> Any:
+        return findings(cfn_properties(node)) or NagRuleCompliance.COMPLIANT
 
     return apply

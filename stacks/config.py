@@ -7,6 +7,7 @@ with one message that names each bad key path, the bad value and what is allowed
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
@@ -260,6 +261,7 @@ def accelerators_per_instance(instance_type: str) -> int:
     return {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}.get(size, 1)
 
 
+@functools.cache
 def sagemaker_instance_types(shape: str) -> tuple[str, ...]:
     """The instance types SageMaker's API accepts for a shape (``TrainingInstanceType`` ...), from botocore."""
     import botocore.session

@@ -123,7 +123,8 @@ class Runtime:
 
             dist.barrier()
 
-    def mean(self, value: float) -> float:
+    def total(self, value: float) -> float:
+        """The sum of ``value`` over every process."""
         if not self.distributed:
             return value
         import torch
@@ -131,7 +132,10 @@ class Runtime:
 
         tensor = torch.tensor([value], dtype=torch.float64, device=self.device)
         dist.all_reduce(tensor)
-        return float(tensor.item()) / self.world_size
+        return float(tensor.item())
+
+    def mean(self, value: float) -> float:
+        return self.total(value) / self.world_size
 
     def step_done(self) -> None:
         if self.xla:
@@ -303,7 +307,7 @@ def train(args: argparse.Namespace) -> TrainingResult:
         runtime.step_done()
         result.steps = step
         result.losses.append(runtime.mean(step_loss))
-        result.trained_tokens += int(runtime.mean(tokens) * runtime.world_size)
+        result.trained_tokens += int(runtime.total(tokens))
         if runtime.main and (step % args.log_every == 0 or step == total_steps):
             log_metrics(step=step, train_loss=result.losses[-1])
         if step % args.checkpoint_every == 0:

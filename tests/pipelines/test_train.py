@@ -139,7 +139,9 @@ def test_lora_merged_weights_give_the_adapted_model_s_logits(
     )
 
 
-def test_methods_that_cannot_merge_keep_the_adapter_layout(workspace: Path) -> None:
+def test_methods_that_cannot_merge_keep_the_adapter_layout(
+    trained: dict[str, train_script.TrainingResult], workspace: Path
+) -> None:
     for method in ("prompt-tuning", "prefix-tuning", "llama-adapter"):
         card = json.loads((workspace / method / "model" / MODEL_CARD).read_text())
         assert card["layout"] == "adapter"
